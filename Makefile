@@ -1,0 +1,29 @@
+# The two commands of the README's Quickstart: `make run` and `make test`.
+# Each installs what is missing by itself (virtualenv, packages, Redis, PostgreSQL binaries).
+
+VENV    := .venv
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test lint check install clean
+
+run: $(STAMP)
+	scripts/run-dev.sh
+
+test: $(STAMP)
+	scripts/ensure-test-services.sh
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,409 @@
+"""The call flow: each step takes the call's state and the keys, and returns the next turn.
+
+No I/O happens here. What the flow needs from the outside world (the precinct directory,
+PIN checks, receipt numbers, saved progress) comes through the `Services` protocol, and
+what must be made durable comes back as events in the `Turn`. The web tier stores the
+state, renders the turn as TwiML and hands the events to the queue.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from callflows import prompts
+from callflows.ballots import Ballot
+from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
+from callflows.state import (
+    CONFIRM,
+    DONE,
+    PIN,
+    PRECINCT,
+    RESUME,
+    CallState,
+    Progress,
+    figure_step,
+    fix_step,
+    step_block,
+    step_kind,
+    step_position,
+    total_step,
+)
+
+MAX_SILENCES = 2
+"""Re-prompts after silence before the call ends politely."""
+MAX_PRECINCT_FAILURES = 3
+"""Unknown precinct IDs a call may key before it ends."""
+MAX_PIN_FAILURES = 3
+"""Wrong PINs a call may key before it ends."""
+MAX_ENTRY_ERRORS = 5
+"""Unusable entries in a row at one prompt before the call ends (keeps nonsense calls short)."""
+MAX_TOTAL = 999_999
+"""A block total may exceed one figure's maximum."""
+REPORT_NAMESPACE = uuid.UUID("5d1c4c57-2b1e-4c4e-9a53-2f6c1a0e7b11")
+
+
+@dataclass(frozen=True)
+class PrecinctInfo:
+    """What the flow needs to know about a precinct."""
+
+    precinct_id: str
+    name: str
+    county: str
+    delegates_to_elect: int | None
+    is_satellite: bool = False
+
+
+class Services(Protocol):
+    """The outside world, as the flow sees it."""
+
+    def find_precinct(self, precinct_id: str) -> PrecinctInfo | None: ...
+
+    def check_pin(self, precinct_id: str, pin: str) -> bool: ...
+
+    def new_receipt(self) -> str: ...
+
+    def saved_progress(self, precinct_id: str) -> Progress | None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request's view of the world: the ballot, the services and the time (ISO 8601)."""
+
+    ballot: Ballot
+    services: Services
+    now: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What to ask next: rendered as a Gather whose action is /voice/<step>."""
+
+    step: str
+    text: str
+    num_digits: int | None = None
+    finish_on_key: str = "#"
+    timeout: int = 8
+
+
+@dataclass(frozen=True)
+class ReportSubmitted:
+    """A chair confirmed a report: the queue must commit it exactly once."""
+
+    report_id: str
+    receipt: str
+    call_sid: str
+    caller: str
+    precinct_id: str
+    ballot: str
+    groups: list[str]
+    figures: dict[str, list[int]]
+    totals: dict[str, int]
+    flagged: dict[str, str]
+    received_at: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Event = ReportSubmitted
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The flow's answer to one request: the new state, what to say, and what to ask next."""
+
+    state: CallState
+    say: tuple[str, ...]
+    prompt: Prompt | None
+    events: tuple[Event, ...] = ()
+
+    @property
+    def ends_call(self) -> bool:
+        return self.prompt is None
+
+
+def report_id_for(call_sid: str) -> str:
+    """One report per call, with an id derived from the call so retries cannot fork it."""
+    return str(uuid.uuid5(REPORT_NAMESPACE, call_sid))
+
+
+def start_call(call_sid: str, caller: str, ctx: Context) -> Turn:
+    """The first turn of a call: greet and ask for the precinct ID."""
+    return _ask(CallState(call_sid=call_sid, caller=caller), ctx, prompts.GREETING)
+
+
+def answer(state: CallState, digits: str | None, ctx: Context) -> Turn:
+    """Advance the call by what the caller keyed at the current step (None means silence)."""
+    state = copy.deepcopy(state)
+    if state.step == DONE:
+        return _end(state, prompts.CALL_FINISHED)
+    if digits is None or digits == "":
+        return _silence(state, ctx)
+    state.silences = 0
+    return _HANDLERS[step_kind(state.step)](state, digits, ctx)
+
+
+def current_prompt(state: CallState, ctx: Context) -> Prompt:
+    """The prompt for the step the call is at."""
+    step = state.step
+    kind = step_kind(step)
+    if kind == PRECINCT:
+        return Prompt(step, prompts.ASK_PRECINCT, timeout=10)
+    if kind == PIN:
+        return Prompt(step, prompts.ASK_PIN, num_digits=6, timeout=10)
+    if kind == RESUME:
+        return Prompt(step, prompts.ASK_RESUME, num_digits=1, finish_on_key="")
+    if kind == CONFIRM:
+        return Prompt(step, prompts.ASK_CONFIRM, num_digits=1, finish_on_key="")
+    block = ctx.ballot.block(step_block(step))
+    if kind == "figure":
+        position = step_position(step)
+        text = prompts.ask_group(ctx.ballot.groups[position - 1].spoken)
+        if position == 1:
+            text = f"{prompts.block_intro(block.spoken)} {text}"
+        return Prompt(step, text)
+    if kind == "total":
+        return Prompt(step, prompts.ask_total(block.spoken))
+    return Prompt(step, prompts.ask_fix(block.spoken), num_digits=1, finish_on_key="")
+
+
+def _ask(state: CallState, ctx: Context, *say: str, events: tuple[Event, ...] = ()) -> Turn:
+    state.seq += 1
+    return Turn(state, tuple(say), current_prompt(state, ctx), events)
+
+
+def _end(state: CallState, *say: str, events: tuple[Event, ...] = ()) -> Turn:
+    state.seq += 1
+    state.step = DONE
+    return Turn(state, tuple(say), None, events)
+
+
+def _goto(state: CallState, step: str) -> None:
+    state.step = step
+    state.errors = 0
+
+
+def _silence(state: CallState, ctx: Context) -> Turn:
+    state.silences += 1
+    if state.silences > MAX_SILENCES:
+        if state.authenticated:
+            return _end(state, prompts.SILENT_GOODBYE, prompts.SAVED_CALL_BACK, prompts.GOODBYE)
+        return _end(state, prompts.SILENT_GOODBYE, prompts.GOODBYE)
+    return _ask(state, ctx, prompts.NO_INPUT)
+
+
+def _invalid(state: CallState, ctx: Context, message: str) -> Turn:
+    state.errors += 1
+    if state.errors >= MAX_ENTRY_ERRORS:
+        if state.authenticated:
+            return _end(
+                state, message, prompts.TOO_MANY_ERRORS, prompts.SAVED_CALL_BACK, prompts.GOODBYE
+            )
+        return _end(state, message, prompts.TOO_MANY_ERRORS, prompts.GOODBYE)
+    return _ask(state, ctx, message)
+
+
+def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
+    code = parse_code(digits, min_length=4, max_length=7)
+    if code is EntryError.NOT_DIGITS:
+        return _invalid(state, ctx, prompts.entry_error(code, maximum=MAX_FIGURE))
+    if isinstance(code, EntryError):
+        return _invalid(state, ctx, prompts.precinct_wrong_length())
+    info = ctx.services.find_precinct(code)
+    if info is None:
+        state.id_failures += 1
+        if state.id_failures >= MAX_PRECINCT_FAILURES:
+            return _end(state, prompts.precinct_not_found(code), prompts.PRECINCT_GIVE_UP)
+        return _ask(state, ctx, prompts.precinct_not_found(code))
+    state.precinct_id = info.precinct_id
+    state.precinct_name = info.name
+    state.delegates_to_elect = info.delegates_to_elect
+    _goto(state, PIN)
+    return _ask(state, ctx, prompts.precinct_found(info.name, info.county, info.is_satellite))
+
+
+def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
+    assert state.precinct_id is not None, "the PIN step follows a known precinct"
+    pin = parse_code(digits, min_length=6, max_length=6)
+    if isinstance(pin, EntryError):
+        return _invalid(state, ctx, prompts.pin_wrong_length())
+    if not ctx.services.check_pin(state.precinct_id, pin):
+        state.pin_failures += 1
+        if state.pin_failures >= MAX_PIN_FAILURES:
+            return _end(state, prompts.PIN_LOCKED_OUT)
+        return _ask(state, ctx, prompts.pin_wrong(MAX_PIN_FAILURES - state.pin_failures))
+    state.authenticated = True
+    progress = ctx.services.saved_progress(state.precinct_id)
+    if progress is not None and _has_figures(progress):
+        _goto(state, RESUME)
+        return _ask(state, ctx, prompts.THANK_YOU, _resume_offer(progress, ctx))
+    _start_report(state, ctx)
+    return _ask(state, ctx, prompts.THANK_YOU)
+
+
+def _has_figures(progress: Progress) -> bool:
+    return any(value is not None for values in progress.figures.values() for value in values)
+
+
+def _resume_offer(progress: Progress, ctx: Context) -> str:
+    block = ctx.ballot.block(step_block(progress.step)) if "/" in progress.step else None
+    if block is None:
+        return prompts.resume_offer("the confirmation", "after all figures")
+    if step_kind(progress.step) == "figure":
+        group = ctx.ballot.groups[step_position(progress.step) - 1].spoken
+        return prompts.resume_offer(group, block.spoken)
+    return prompts.resume_offer("the total", block.spoken)
+
+
+def _on_resume(state: CallState, digits: str, ctx: Context) -> Turn:
+    assert state.precinct_id is not None
+    if digits == "1":
+        progress = ctx.services.saved_progress(state.precinct_id)
+        if progress is not None:
+            state.figures = copy.deepcopy(progress.figures)
+            state.totals = dict(progress.totals)
+            state.flagged = dict(progress.flagged)
+            if progress.step == CONFIRM:
+                return _to_confirm(state, ctx)
+            _goto(state, progress.step)
+            return _ask(state, ctx)
+        _start_report(state, ctx)
+        return _ask(state, ctx)
+    if digits == "2":
+        _start_report(state, ctx)
+        return _ask(state, ctx, prompts.STARTING_OVER)
+    return _invalid(state, ctx, prompts.PRESS_ONE_OR_TWO)
+
+
+def _start_report(state: CallState, ctx: Context) -> None:
+    groups = len(ctx.ballot.groups)
+    state.figures = {key: [None] * groups for key in ctx.ballot.block_keys}
+    state.totals = {}
+    state.flagged = {}
+    _goto(state, figure_step(ctx.ballot.block_keys[0], 1))
+
+
+def _on_figure(state: CallState, digits: str, ctx: Context) -> Turn:
+    block, position = step_block(state.step), step_position(state.step)
+    if digits == GO_BACK:
+        if position == 1:
+            return _ask(state, ctx, prompts.FIRST_GROUP_ALREADY)
+        _goto(state, figure_step(block, position - 1))
+        return _ask(state, ctx, prompts.GOING_BACK)
+    value = parse_number(digits, maximum=MAX_FIGURE)
+    if isinstance(value, EntryError):
+        return _invalid(state, ctx, prompts.entry_error(value, maximum=MAX_FIGURE))
+    state.figures[block][position - 1] = value
+    if position < len(ctx.ballot.groups):
+        _goto(state, figure_step(block, position + 1))
+    else:
+        _goto(state, total_step(block))
+    return _ask(state, ctx, prompts.echo_figure(ctx.ballot.groups[position - 1].spoken, value))
+
+
+def _on_total(state: CallState, digits: str, ctx: Context) -> Turn:
+    block = step_block(state.step)
+    if digits == GO_BACK:
+        _goto(state, figure_step(block, len(ctx.ballot.groups)))
+        return _ask(state, ctx, prompts.GOING_BACK)
+    stated = parse_number(digits, maximum=MAX_TOTAL)
+    if isinstance(stated, EntryError):
+        return _invalid(state, ctx, prompts.entry_error(stated, maximum=MAX_TOTAL))
+    state.totals[block] = stated
+    added = sum(value or 0 for value in state.figures[block])
+    if added != stated:
+        _goto(state, fix_step(block))
+        spoken = ctx.ballot.block(block).spoken
+        return _ask(state, ctx, prompts.total_mismatch(spoken, added, stated))
+    state.flagged.pop(block, None)
+    return _block_done(state, ctx, block, prompts.total_matches())
+
+
+def _on_fix(state: CallState, digits: str, ctx: Context) -> Turn:
+    block = step_block(state.step)
+    spoken = ctx.ballot.block(block).spoken
+    if digits == "1":
+        state.figures[block] = [None] * len(ctx.ballot.groups)
+        state.totals.pop(block, None)
+        state.flagged.pop(block, None)
+        _goto(state, figure_step(block, 1))
+        return _ask(state, ctx, prompts.rekey_block(spoken))
+    if digits == "2":
+        state.flagged[block] = "total_mismatch"
+        return _block_done(state, ctx, block, prompts.kept_flagged())
+    if digits == "3":
+        _goto(state, total_step(block))
+        return _ask(state, ctx)
+    return _invalid(state, ctx, prompts.PRESS_ONE_TWO_OR_THREE)
+
+
+def _block_done(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
+    keys = ctx.ballot.block_keys
+    index = keys.index(block)
+    if index + 1 < len(keys):
+        _goto(state, figure_step(keys[index + 1], 1))
+        return _ask(state, ctx, *say)
+    return _to_confirm(state, ctx, *say)
+
+
+def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
+    if not state.receipt:
+        state.report_id = report_id_for(state.call_sid)
+        state.receipt = ctx.services.new_receipt()
+    _goto(state, CONFIRM)
+    return _ask(state, ctx, *say, prompts.all_figures_in(state.precinct_name))
+
+
+def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:
+    if digits == "1":
+        return _end(state, *prompts.receipt(state.receipt), events=(_submitted(state, ctx),))
+    if digits == "2":
+        return _ask(state, ctx, *_read_back(state, ctx))
+    if digits == "3":
+        _start_report(state, ctx)
+        return _ask(state, ctx, prompts.STARTING_OVER)
+    return _invalid(state, ctx, prompts.PRESS_ONE_TWO_OR_THREE)
+
+
+def _read_back(state: CallState, ctx: Context) -> list[str]:
+    lines = []
+    for block in ctx.ballot.blocks:
+        values = [value or 0 for value in state.figures[block.key]]
+        named = [(g.spoken, v) for g, v in zip(ctx.ballot.groups, values, strict=True) if v]
+        others_zero = len(named) < len(values)
+        lines.append(
+            prompts.read_back_block(block.spoken, named, others_zero, block.key in state.flagged)
+        )
+    return lines
+
+
+def _submitted(state: CallState, ctx: Context) -> ReportSubmitted:
+    assert state.precinct_id is not None
+    return ReportSubmitted(
+        report_id=state.report_id,
+        receipt=state.receipt,
+        call_sid=state.call_sid,
+        caller=state.caller,
+        precinct_id=state.precinct_id,
+        ballot=ctx.ballot.name,
+        groups=list(ctx.ballot.group_names),
+        figures={key: [value or 0 for value in values] for key, values in state.figures.items()},
+        totals=dict(state.totals),
+        flagged=dict(state.flagged),
+        received_at=ctx.now,
+    )
+
+
+_HANDLERS: dict[str, Callable[[CallState, str, Context], Turn]] = {
+    PRECINCT: _on_precinct,
+    PIN: _on_pin,
+    RESUME: _on_resume,
+    "figure": _on_figure,
+    "total": _on_total,
+    "fix": _on_fix,
+    CONFIRM: _on_confirm,
+}

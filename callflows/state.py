@@ -1,0 +1,101 @@
+"""A call's state between webhook requests, and the names of the steps it can be at.
+
+The state is a plain dataclass that round-trips through JSON, so the web tier can keep it
+in Redis by CallSid. The current step is stored as the step name used in the action URL
+(e.g. "figure/final/3"); block and group positions are parsed from it, not stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PRECINCT = "precinct"
+PIN = "pin"
+RESUME = "resume"
+CONFIRM = "confirm"
+DONE = "done"
+
+
+def figure_step(block: str, position: int) -> str:
+    """Step name for one group's figure; `position` is the 1-based ballot position."""
+    return f"figure/{block}/{position}"
+
+
+def total_step(block: str) -> str:
+    return f"total/{block}"
+
+
+def fix_step(block: str) -> str:
+    return f"fix/{block}"
+
+
+def step_kind(step: str) -> str:
+    """The first part of a step name: "figure", "total", "fix", "pin", ..."""
+    return step.split("/", 1)[0]
+
+
+def step_block(step: str) -> str:
+    """The block a figure/total/fix step belongs to."""
+    return step.split("/")[1]
+
+
+def step_position(step: str) -> int:
+    """The 1-based ballot position of a figure step."""
+    return int(step.split("/")[2])
+
+
+@dataclass
+class CallState:
+    """Everything the flow knows about one call."""
+
+    call_sid: str
+    caller: str
+    step: str = PRECINCT
+    # Bumped on every answer; action URLs carry it so a repeated or stale request is spotted.
+    seq: int = 0
+    silences: int = 0
+    errors: int = 0
+    precinct_id: str | None = None
+    precinct_name: str = ""
+    delegates_to_elect: int | None = None
+    authenticated: bool = False
+    id_failures: int = 0
+    pin_failures: int = 0
+    figures: dict[str, list[int | None]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+    report_id: str = ""
+    receipt: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> CallState:
+        data: dict[str, Any] = json.loads(text)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A report in progress for a precinct, saved so a dropped call can resume."""
+
+    step: str
+    figures: dict[str, list[int | None]]
+    totals: dict[str, int]
+    flagged: dict[str, str]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Progress:
+        return cls(**json.loads(text))
+
+    @classmethod
+    def of(cls, state: CallState) -> Progress:
+        return cls(
+            step=state.step, figures=state.figures, totals=state.totals, flagged=state.flagged
+        )

@@ -1,0 +1,273 @@
+"""The `hotline` command line: everything an operator does, as one Flask command group."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from callflows.ballots import load_ballot
+from ivr import create_app
+from ivr.audit_command import audit_command
+from ivr.hotline import current_hotline
+from ivr.pins import new_pin, pin_hmac
+from ivr.precinct_import import ImportFailed, read_rows, store_rows
+from ivr.results import export_rows, to_csv, to_json
+from ivr.settings import SettingsError
+from models import AuditEvent, Election, Precinct
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_PRECINCTS = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precincts.csv"
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def cli() -> None:
+    """Caucus results hotline: migrate, load, issue PINs, serve, work, call, export."""
+
+
+cli.add_command(audit_command)
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    upgrade_database()
+    click.echo("database is up to date")
+
+
+def upgrade_database() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    hotline = current_hotline()
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    with hotline.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@cli.group()
+def ballot() -> None:
+    """Ballots (the preference groups of an election)."""
+
+
+@ballot.command("load")
+@click.argument("name", required=False)
+@with_appcontext
+def ballot_load(name: str | None) -> None:
+    """Register a ballot (default: HOTLINE_BALLOT) as an election in the database."""
+    hotline = current_hotline()
+    loaded = load_ballot(name or hotline.settings.ballot)
+    with hotline.sessions.begin() as session:
+        election = session.scalars(select(Election).where(Election.ballot == loaded.name)).first()
+        if election is None:
+            election = Election(ballot=loaded.name)
+            session.add(election)
+        election.title = loaded.title
+        election.groups = list(loaded.group_names)
+    click.echo(f"ballot {loaded.name}: {len(loaded.groups)} groups, {len(loaded.blocks)} blocks")
+
+
+@cli.group()
+def precincts() -> None:
+    """The precinct directory."""
+
+
+@precincts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--assign-missing-ids", is_flag=True, help="Give sites with no precinct ID one (9001...)."
+)
+@with_appcontext
+def precincts_import(file: Path, assign_missing_ids: bool) -> None:
+    """Import precincts from FILE (all rows or none)."""
+    import_precincts(file, assign_missing_ids=assign_missing_ids)
+
+
+def import_precincts(file: Path, *, assign_missing_ids: bool) -> None:
+    hotline = current_hotline()
+    try:
+        rows = read_rows(file, assign_missing_ids=assign_missing_ids)
+    except ImportFailed as failure:
+        for error in failure.errors:
+            click.echo(f"{file}: {error}", err=True)
+        raise click.ClickException(str(failure)) from failure
+    with hotline.sessions.begin() as session:
+        result = store_rows(session, rows, hotline.settings.pin_key, actor="cli")
+    hotline.directory.invalidate()
+    click.echo(f"imported {len(rows)} precincts ({result.created} new, {result.updated} updated)")
+    for assigned in result.assigned_ids:
+        click.echo(f"  assigned precinct ID {assigned}")
+
+
+@cli.group()
+def pins() -> None:
+    """Precinct chairs' PINs."""
+
+
+@pins.command("issue")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--precinct", "precinct_ids", multiple=True, help="Only this precinct ID (repeatable)."
+)
+@click.option("--missing", is_flag=True, help="Only precincts that have no PIN yet.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@with_appcontext
+def pins_issue(out: Path, precinct_ids: tuple[str, ...], missing: bool, force: bool) -> None:
+    """Issue new random PINs and write them once to OUT (mode 0600); only HMACs are stored."""
+    issue_pins(out, precinct_ids=precinct_ids, missing=missing, force=force)
+
+
+def issue_pins(
+    out: Path, *, precinct_ids: tuple[str, ...] = (), missing: bool = False, force: bool = False
+) -> int:
+    hotline = current_hotline()
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} exists; use --force to replace it")
+    now = datetime.now(UTC)
+    rows: list[dict[str, str]] = []
+    with hotline.sessions.begin() as session:
+        query = select(Precinct).order_by(Precinct.county, Precinct.name)
+        if precinct_ids:
+            query = query.where(Precinct.precinct_id.in_(precinct_ids))
+        if missing:
+            query = query.where(Precinct.pin_hmac.is_(None))
+        for precinct in session.scalars(query):
+            pin = new_pin()
+            precinct.pin_hmac = pin_hmac(hotline.settings.pin_key, precinct.precinct_id, pin)
+            precinct.pin_issued_at = now
+            rows.append(
+                {
+                    "precinct_id": precinct.precinct_id,
+                    "county": precinct.county,
+                    "precinct": precinct.name,
+                    "chair_name": precinct.chair_name,
+                    "chair_phone": precinct.chair_phone,
+                    "pin": pin,
+                }
+            )
+        unknown = set(precinct_ids) - {row["precinct_id"] for row in rows}
+        if unknown and not missing:
+            raise click.ClickException(f"unknown precinct ID(s): {', '.join(sorted(unknown))}")
+        session.add(
+            AuditEvent(
+                actor="cli", action="pins.issued", subject="precincts", detail={"count": len(rows)}
+            )
+        )
+        # Written inside the transaction: if the file cannot be written, no PIN changes.
+        _write_private_csv(out, rows)
+    hotline.directory.invalidate()
+    click.echo(f"issued {len(rows)} PINs; they are in {out} (shown once, stored only as HMACs)")
+    return len(rows)
+
+
+def _write_private_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle,
+            fieldnames=["precinct_id", "county", "precinct", "chair_name", "chair_phone", "pin"],
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@cli.group()
+def results() -> None:
+    """Results."""
+
+
+@results.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+@with_appcontext
+def results_export(fmt: str, out: Path | None) -> None:
+    """One row per precinct x group, in the 2020 results file's columns plus status and receipt."""
+    hotline = current_hotline()
+    with hotline.sessions() as session:
+        rows = export_rows(session)
+        text = to_csv(rows) if fmt == "csv" else to_json(rows)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+        click.echo(f"wrote {out}", err=True)
+
+
+@cli.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", type=int, default=None, help="Processes (default: cores, at least 2).")
+@click.option("--threads", type=int, default=8, show_default=True)
+def serve(bind: str, workers: int | None, threads: int) -> None:
+    """Serve the webhooks with gunicorn (gthread)."""
+    from ivr.server import HotlineServer, gunicorn_options
+
+    _create_app()  # fail fast, with a one-line message, on bad settings
+    HotlineServer(_create_app, gunicorn_options(bind, workers, threads)).run()
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run an rq worker that commits reports to the database."""
+    from queues.worker import run_worker
+
+    hotline = current_hotline()
+    run_worker(hotline.redis, hotline.sessions, burst=burst)
+
+
+@cli.command("demo")
+@click.option("--pins-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+def demo(pins_out: Path | None) -> None:
+    """Load the demo election: migrate, the 2020 Iowa ballot, all 2020 sites, fresh PINs."""
+    hotline = current_hotline()
+    upgrade_database()
+    ballot_load.callback(None)  # type: ignore[misc]
+    import_precincts(DEMO_PRECINCTS, assign_missing_ids=True)
+    issue_pins(pins_out or hotline.settings.instance_dir / "pins.csv", force=True)
+
+
+@cli.command("call")
+@click.option(
+    "--from", "from_number", required=True, help="The caller's number, e.g. +15155550123."
+)
+@click.option("--url", default=None, help="The Voice URL (default: PUBLIC_BASE_URL/voice).")
+@with_appcontext
+def call(from_number: str, url: str | None) -> None:
+    """Call the hotline from this terminal: hear the prompts, type keys (Enter alone = silence)."""
+    from ivr.softphone_cli import run_terminal_call
+
+    settings = current_hotline().settings
+    run_terminal_call(
+        voice_url=url or f"{settings.public_base_url}/voice",
+        auth_token=settings.twilio_auth_token,
+        from_number=from_number,
+    )

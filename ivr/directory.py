@@ -1,0 +1,75 @@
+"""The precinct directory the call path reads: loaded from the database, cached in memory.
+
+Calls must not wait on the database, so the web tier keeps every precinct in memory and
+reloads at most every few seconds; if a reload fails it keeps serving what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from callflows.flow import PrecinctInfo
+from models import Precinct
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    info: PrecinctInfo
+    pin_hmac: str | None
+    chair_phone: str
+
+
+class PrecinctDirectory:
+    """Precincts by ID, refreshed from the database every `max_age` seconds."""
+
+    def __init__(self, sessions: sessionmaker[Session], max_age: float = 30.0) -> None:
+        self._sessions = sessions
+        self._max_age = max_age
+        self._entries: dict[str, DirectoryEntry] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self, precinct_id: str) -> DirectoryEntry | None:
+        self._refresh_if_stale()
+        return self._entries.get(precinct_id)
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    def _refresh_if_stale(self) -> None:
+        if time.monotonic() - self._loaded_at < self._max_age:
+            return
+        with self._lock:
+            if time.monotonic() - self._loaded_at < self._max_age:
+                return
+            try:
+                self._entries = self._load()
+            except Exception:
+                if not self._entries:
+                    raise
+                log.exception("precinct directory reload failed; serving the cached copy")
+            self._loaded_at = time.monotonic()
+
+    def _load(self) -> dict[str, DirectoryEntry]:
+        with self._sessions() as session:
+            rows = session.scalars(select(Precinct)).all()
+            return {row.precinct_id: _entry(row) for row in rows}
+
+
+def _entry(row: Precinct) -> DirectoryEntry:
+    info = PrecinctInfo(
+        precinct_id=row.precinct_id,
+        name=row.name,
+        county=row.county,
+        delegates_to_elect=row.delegates_to_elect,
+        is_satellite=row.is_satellite,
+    )
+    return DirectoryEntry(info=info, pin_hmac=row.pin_hmac, chair_phone=row.chair_phone)

@@ -1,0 +1,229 @@
+"""Importing precincts from a CSV: all rows or none, with every bad row named by line.
+
+Accepts `iowa2020_precincts.csv` as it is (county, precinct, precinct_short_name,
+precinct_id, is_satellite, delegates_to_elect, sde_per_county_delegate, ...) plus the
+optional columns chair_name, chair_phone and pin.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.pins import pin_hmac
+from models import AuditEvent, Precinct
+
+REQUIRED_COLUMNS = (
+    "county",
+    "precinct",
+    "precinct_id",
+    "delegates_to_elect",
+    "sde_per_county_delegate",
+)
+FIRST_ASSIGNED_ID = 9001
+"""Sites with no precinct ID get one from here when asked to (`--assign-missing-ids`)."""
+
+
+class ImportFailed(Exception):
+    """The file has bad rows; nothing was imported."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(f"{len(errors)} bad row(s); nothing was imported")
+        self.errors = errors
+
+
+@dataclass
+class PrecinctRow:
+    line: int
+    county: str
+    name: str
+    short_name: str
+    precinct_id: str
+    is_satellite: bool
+    delegates_to_elect: int | None
+    sde_per_county_delegate: Decimal | None
+    chair_name: str
+    chair_phone: str
+    pin: str
+    id_assigned: bool = False
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    assigned_ids: list[str] = field(default_factory=list)
+
+
+def read_rows(path: Path, *, assign_missing_ids: bool = False) -> list[PrecinctRow]:
+    """Parse and check every row; raise ImportFailed listing each bad one by line number."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ImportFailed([f"line 1: missing column(s): {', '.join(missing)}"])
+        rows, errors = _parse_all(reader, assign_missing_ids)
+    if errors:
+        raise ImportFailed(errors)
+    return rows
+
+
+def _parse_all(
+    reader: Iterable[dict[str, str]], assign_missing_ids: bool
+) -> tuple[list[PrecinctRow], list[str]]:
+    rows: list[PrecinctRow] = []
+    errors: list[str] = []
+    for line, record in enumerate(reader, start=2):
+        problems: list[str] = []
+        row = _parse(line, record, problems)
+        errors.extend(f"line {line}: {problem}" for problem in problems)
+        if row is not None and not problems:
+            rows.append(row)
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.precinct_id and row.precinct_id in seen:
+            first = seen[row.precinct_id]
+            errors.append(f"line {row.line}: precinct_id {row.precinct_id} is also on line {first}")
+        seen.setdefault(row.precinct_id, row.line)
+    unassigned = [row for row in rows if not row.precinct_id]
+    if unassigned and not assign_missing_ids:
+        errors.extend(
+            f"line {row.line}: precinct_id is empty (use --assign-missing-ids to assign one)"
+            for row in unassigned
+        )
+    next_id = FIRST_ASSIGNED_ID
+    for row in unassigned:
+        while str(next_id) in seen:
+            next_id += 1
+        row.precinct_id = str(next_id)
+        row.id_assigned = True
+        seen[row.precinct_id] = row.line
+    return rows, sorted(errors, key=_line_number)
+
+
+def _line_number(error: str) -> int:
+    return int(error.split(":", 1)[0].removeprefix("line "))
+
+
+def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRow | None:
+    def text(column: str) -> str:
+        return (record.get(column) or "").strip()
+
+    county, name, precinct_id = text("county"), text("precinct"), text("precinct_id")
+    if not county:
+        problems.append("county is empty")
+    if not name:
+        problems.append("precinct is empty")
+    if precinct_id and not (precinct_id.isdigit() and 4 <= len(precinct_id) <= 7):
+        problems.append(f"precinct_id {precinct_id!r} is not 4 to 7 digits")
+    is_satellite = text("is_satellite") in ("1", "true", "True", "yes")
+    delegates = _whole_number(text("delegates_to_elect"), "delegates_to_elect", problems)
+    per_delegate = _decimal(text("sde_per_county_delegate"), problems)
+    if delegates is None and not is_satellite and text("delegates_to_elect") == "":
+        problems.append("delegates_to_elect is empty (only satellites may leave it empty)")
+    if delegates is not None and per_delegate is None and not problems:
+        problems.append("sde_per_county_delegate is empty but delegates_to_elect is not")
+    phone = _e164(text("chair_phone"), problems)
+    pin = text("pin")
+    if pin and not (pin.isdigit() and len(pin) == 6):
+        problems.append("pin must be exactly 6 digits")
+    if problems:
+        return None
+    return PrecinctRow(
+        line=line,
+        county=county,
+        name=name,
+        short_name=text("precinct_short_name"),
+        precinct_id=precinct_id,
+        is_satellite=is_satellite,
+        delegates_to_elect=delegates,
+        sde_per_county_delegate=per_delegate,
+        chair_name=text("chair_name"),
+        chair_phone=phone,
+        pin=pin,
+    )
+
+
+def _whole_number(value: str, column: str, problems: list[str]) -> int | None:
+    if value == "":
+        return None
+    if not value.isdigit():
+        problems.append(f"{column} {value!r} is not a whole number")
+        return None
+    return int(value)
+
+
+def _decimal(value: str, problems: list[str]) -> Decimal | None:
+    if value == "":
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        problems.append(f"sde_per_county_delegate {value!r} is not a number")
+        return None
+    if number < 0 or not number.is_finite():
+        problems.append(f"sde_per_county_delegate {value!r} is not a positive number")
+        return None
+    return number
+
+
+def _e164(value: str, problems: list[str]) -> str:
+    if value == "":
+        return ""
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        problems.append(f"chair_phone {value!r} is not a phone number")
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        problems.append(f"chair_phone {value!r} is not a valid phone number")
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: str) -> ImportResult:
+    """Create or update precincts by precinct ID, in the caller's transaction."""
+    result = ImportResult()
+    existing = {p.precinct_id: p for p in session.scalars(select(Precinct))}
+    now = datetime.now(UTC)
+    for row in rows:
+        precinct = existing.get(row.precinct_id)
+        if precinct is None:
+            precinct = Precinct(precinct_id=row.precinct_id)
+            session.add(precinct)
+            result.created += 1
+        else:
+            result.updated += 1
+        precinct.county = row.county
+        precinct.name = row.name
+        precinct.short_name = row.short_name
+        precinct.is_satellite = row.is_satellite
+        precinct.delegates_to_elect = row.delegates_to_elect
+        precinct.sde_per_county_delegate = row.sde_per_county_delegate
+        if row.chair_name:
+            precinct.chair_name = row.chair_name
+        if row.chair_phone:
+            precinct.chair_phone = row.chair_phone
+        if row.pin:
+            precinct.pin_hmac = pin_hmac(pin_key, row.precinct_id, row.pin)
+            precinct.pin_issued_at = now
+    result.assigned_ids = [
+        f"{row.precinct_id} (line {row.line}: {row.name})" for row in rows if row.id_assigned
+    ]
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="precincts.imported",
+            subject="precincts",
+            detail={"created": result.created, "updated": result.updated},
+        )
+    )
+    return result

@@ -1,0 +1,553 @@
+"""The softphone: plays Twilio's side of an inbound call against the hotline's webhooks.
+
+Every request is what Twilio itself would send: a form POST, signed with X-Twilio-Signature,
+to the configured Voice URL or to a URL that the TwiML names (Gather/Enqueue action, Redirect,
+waitUrl), or to the Fallback URL and the status callback. Behaviour follows Twilio's TwiML
+reference; where it is silent, the choice made here is commented.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import math
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Final, NamedTuple
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from twilio.request_validator import RequestValidator
+
+from ivr.softphone.transport import Transport
+from ivr.softphone.twiml import (
+    DTMF_KEYS,
+    ERROR_HTTP_RETRIEVAL,
+    ERROR_SCHEMA,
+    Enqueue,
+    Gather,
+    Hangup,
+    Leave,
+    Pause,
+    Play,
+    Redirect,
+    Reject,
+    Say,
+    TwimlError,
+    Verb,
+    parse_twiml,
+)
+
+# Outcomes of a call, as recorded in CallRecord.outcome.
+COMPLETED: Final = "completed"  # <Hangup/> or the end of a document
+REJECTED: Final = "rejected"  # <Reject/> before answering
+BUSY: Final = "busy"  # <Reject reason="busy"/> before answering
+CALLER_HUNG_UP: Final = "caller-hung-up"  # the answer callback returned HANGUP
+APPLICATION_ERROR: Final = "application-error"  # a failed fetch with no (working) fallback
+REQUEST_LIMIT: Final = "request-limit"  # the softphone's safety bound cut the call
+
+# What Twilio's caller hears when a fetch fails and there is no Fallback URL.
+APPLICATION_ERROR_MESSAGE: Final = "We are sorry, an application error has occurred. Goodbye."
+
+API_VERSION: Final = "2010-04-01"
+USER_AGENT: Final = "TwilioProxy/1.1"
+
+
+class HangUp(enum.Enum):
+    """The caller's alternative to pressing keys: putting the phone down."""
+
+    HANGUP = "hangup"
+
+
+HANGUP: Final = HangUp.HANGUP
+
+# What the caller does at a Gather: keys such as "12#", None for silence, or HANGUP.
+Keys = str | HangUp | None
+
+# Transcript entries: ("say", text), ("play", url), ("pause", seconds),
+# ("keys", step, keys), ("no-input", step), ("request", url, status, seconds),
+# ("application-error", code, url), ("enqueue", name), ("leave", name), ("hangup",),
+# ("reject", reason), ("limit", what).
+Event = tuple[str | int | float | None, ...]
+
+
+@dataclass
+class Clock:
+    """Virtual call time: advanced by speech, pauses, key presses and Gather timeouts.
+
+    The time webhooks take to answer is recorded in the transcript but not added, so that
+    durations in tests do not depend on the machine. With realtime=True each advance also
+    sleeps, for a softphone a person listens to.
+    """
+
+    words_per_second: float = 2.5
+    seconds_per_key: float = 0.3
+    seconds_per_play: float = 0.0  # audio length is unknown without fetching the file
+    realtime: bool = False
+    now: float = 0.0
+
+    def advance(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self.now += seconds
+        if self.realtime:
+            time.sleep(seconds)
+
+    def speech_seconds(self, text: str) -> float:
+        return len(text.split()) / self.words_per_second
+
+
+@dataclass(frozen=True)
+class GatherPrompt:
+    """What the caller faces at a <Gather>, given to the answer callback."""
+
+    step: str  # the action URL's path after "/voice/", e.g. "figure/first/3"
+    action_url: str  # absolute
+    speech: tuple[str, ...]  # everything said since the previous Gather, in order
+    num_digits: int | None
+    finish_on_key: str
+    timeout: int
+    action_on_empty_result: bool
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.speech)
+
+
+@dataclass
+class CallRecord:
+    """Everything observable about one call, for assertions and reports."""
+
+    call_sid: str
+    outcome: str = COMPLETED
+    transcript: list[Event] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # every request's, in order; 0: no answer
+    requests: int = 0  # every HTTP request made, the status callback included
+    application_errors: int = 0  # failed fetches, whether or not a fallback recovered them
+    error_codes: list[int] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    status_callback_status: int | None = None  # None: no status callback was sent
+
+    @property
+    def spoken(self) -> str:
+        """All heard text as one string, for substring assertions."""
+        return " ".join(self.heard)
+
+
+class GatherResult(NamedTuple):
+    digits: str
+    finished_on_key: str  # "" unless the finish key ended the entry
+    timed_out: bool  # keys ran out before the finish key or numDigits
+    keys_used: int  # keys actually pressed (those after the end are never sent)
+
+
+def gather_digits(keys: str | None, num_digits: int | None, finish_on_key: str) -> GatherResult:
+    """Twilio's digit collection: consume keys left to right until the finish key or numDigits.
+
+    The finish key is not part of Digits. Keys left over after entry ended are ignored, since
+    a real caller would be pressing them into the next prompt's audio at best.
+    """
+    keys = keys or ""
+    bad = set(keys) - DTMF_KEYS
+    if bad:
+        raise ValueError(f"not keypad keys: {''.join(sorted(bad))!r} in {keys!r}")
+    digits = ""
+    for used, key in enumerate(keys, start=1):
+        if finish_on_key and key == finish_on_key:
+            return GatherResult(digits, key, timed_out=False, keys_used=used)
+        digits += key
+        if num_digits is not None and len(digits) >= num_digits:
+            return GatherResult(digits, "", timed_out=False, keys_used=used)
+    return GatherResult(digits, "", timed_out=True, keys_used=len(keys))
+
+
+def voice_step(url: str) -> str:
+    """The hotline names protocol steps by path: "/voice/figure/first/3" -> "figure/first/3"."""
+    path = urlsplit(url).path
+    marker = "/voice/"
+    index = path.find(marker)
+    return path[index + len(marker) :] if index >= 0 else path.lstrip("/")
+
+
+def signature_url(url: str) -> str:
+    """The URL as Twilio signs it.
+
+    Twilio's security notes: credentials are dropped from the URL before signing, and for
+    HTTPS the port as well. twilio-python's RequestValidator accepts a URL with or without the
+    port, so either form validates.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
+    if parts.port is not None and parts.scheme != "https":
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def new_sid(prefix: str) -> str:
+    """A Twilio-shaped SID: two letters and 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+Answer = Callable[[GatherPrompt], Keys]
+
+
+def keypad(answers: Mapping[str, Keys | Answer]) -> Answer:
+    """An answer callback from a table of step -> keys (or step -> callback).
+
+    A step matches exactly first, then by shell pattern ("figure/first/*"), the longest
+    pattern winning. A step with no entry raises LookupError: a script that meets a prompt it
+    did not expect should fail, not press nothing.
+    """
+    patterns = sorted((p for p in answers if any(c in p for c in "*?[")), key=len, reverse=True)
+
+    def answer(prompt: GatherPrompt) -> Keys:
+        entry: Keys | Answer
+        if prompt.step in answers:
+            entry = answers[prompt.step]
+        else:
+            match = next((p for p in patterns if fnmatch.fnmatchcase(prompt.step, p)), None)
+            if match is None:
+                raise LookupError(f"no keys scripted for step {prompt.step!r}: {prompt.text!r}")
+            entry = answers[match]
+        return entry(prompt) if callable(entry) else entry
+
+    return answer
+
+
+class _CallEnded(Exception):
+    """Unwinds the call from wherever it ends (hangups, rejects, errors, limits)."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    url: str
+    params: Mapping[str, str]
+
+
+class _Left:
+    """<Leave/> ran in a waitUrl document."""
+
+
+_LEAVE: Final = _Left()
+
+# Verbs Twilio allows in a waitUrl document (TwiML <Enqueue> reference); <Leave> makes sense
+# only there, and <Reject>/<Enqueue> only in the call's own documents.
+_WAIT_VERBS = (Say, Play, Pause, Gather, Redirect, Hangup, Leave)
+_CALL_VERBS = (Say, Play, Pause, Gather, Redirect, Hangup, Reject, Enqueue)
+
+
+class Softphone:
+    """One inbound call, played against the application as Twilio would play it."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        voice_url: str,
+        auth_token: str,
+        *,
+        from_number: str,
+        to_number: str = "+15155550100",
+        status_callback_url: str | None = None,
+        fallback_url: str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+        call_sid: str | None = None,
+        account_sid: str | None = None,
+        clock: Clock | None = None,
+        max_requests: int = 500,
+        max_queue_polls: int = 100,
+    ) -> None:
+        self.transport = transport
+        self.voice_url = voice_url
+        self.validator = RequestValidator(auth_token)
+        self.from_number = from_number
+        self.to_number = to_number
+        self.status_callback_url = status_callback_url
+        self.fallback_url = fallback_url
+        self.extra_params = dict(extra_params or {})
+        self.call_sid = call_sid or new_sid("CA")
+        self.account_sid = account_sid or new_sid("AC")
+        self.clock = clock or Clock()
+        self.max_requests = max_requests
+        self.max_queue_polls = max_queue_polls
+        self.record = CallRecord(self.call_sid)
+        self._answer: Answer | None = None
+        self._answered_at: float | None = None
+        self._pending_speech: list[str] = []
+        self._queue_sids: dict[str, str] = {}
+        self._placed = False
+        self._wall_start = datetime.now(UTC)
+
+    # -- the call -------------------------------------------------------------------------
+
+    def call(self, answer: Answer) -> CallRecord:
+        """Place the call, answering each Gather with ``answer``; return what happened."""
+        if self._placed:
+            raise RuntimeError("a Softphone places one call; make another for the next")
+        self._placed = True
+        self._answer = answer
+        started = self.clock.now
+        self._wall_start = datetime.now(UTC)
+        try:
+            self._play(_Fetch(self.voice_url, {}))
+        except _CallEnded as ended:
+            self.record.outcome = ended.outcome
+        if self._answered_at is not None:
+            self.record.duration_seconds = self.clock.now - self._answered_at
+        # A rejected call was never answered; the brief for this stand-in is to send no status
+        # callback for it (Twilio itself may report busy/no-answer there: unconfirmed).
+        if self.record.outcome not in (REJECTED, BUSY) and self.status_callback_url:
+            self._status_callback(started)
+        return self.record
+
+    def _play(self, first: _Fetch) -> None:
+        fetch: _Fetch | None = first
+        while fetch is not None:
+            url, verbs = self._fetch(fetch, wait_document=False)
+            step = self._execute(url, verbs)
+            assert not isinstance(step, _Left)  # <Leave> is refused outside a queue
+            fetch = step
+        raise _CallEnded(COMPLETED)
+
+    def _execute(self, url: str, verbs: tuple[Verb, ...]) -> _Fetch | _Left | None:
+        """Run one document; return the next fetch, a <Leave>, or None when it runs out."""
+        if self._answered_at is None:
+            # "If the first verb in a TwiML document is <Reject>, Twilio will not pick up the
+            # call"; anything else answers it.
+            if verbs and isinstance(verbs[0], Reject):
+                self._event("reject", verbs[0].reason)
+                raise _CallEnded(BUSY if verbs[0].reason == "busy" else REJECTED)
+            self._answered_at = self.clock.now
+        for verb in verbs:
+            if isinstance(verb, Say | Play | Pause):
+                self._prompt(verb)
+            elif isinstance(verb, Gather):
+                gathered = self._gather(url, verb)
+                if gathered is not None:
+                    return gathered
+            elif isinstance(verb, Redirect):
+                # Redirect posts the standard parameters only (no Digits), default method POST.
+                return _Fetch(urljoin(url, verb.url), {})
+            elif isinstance(verb, Hangup):
+                self._event("hangup")
+                raise _CallEnded(COMPLETED)
+            elif isinstance(verb, Reject):
+                # The call is already answered, so Reject can only end it.
+                self._event("reject", verb.reason)
+                raise _CallEnded(COMPLETED)
+            elif isinstance(verb, Leave):
+                return _LEAVE
+            elif isinstance(verb, Enqueue):
+                queued = self._enqueue(url, verb)
+                if queued is not None:
+                    return queued
+        return None
+
+    def _prompt(self, verb: Say | Play | Pause) -> None:
+        if isinstance(verb, Say):
+            if not verb.text:
+                return
+            # loop="0" means "until the call ends" on Twilio; once is enough to hear it.
+            for _ in range(max(verb.loop, 1)):
+                self.record.heard.append(verb.text)
+                self._pending_speech.append(verb.text)
+                self._event("say", verb.text)
+                self.clock.advance(self.clock.speech_seconds(verb.text))
+        elif isinstance(verb, Play):
+            for _ in range(max(verb.loop, 1)):
+                self._event("play", verb.url)
+                self.clock.advance(self.clock.seconds_per_play)
+        else:
+            self._event("pause", verb.length)
+            self.clock.advance(verb.length)
+
+    def _gather(self, url: str, verb: Gather) -> _Fetch | None:
+        for nested in verb.prompts:
+            self._prompt(nested)
+        # The action defaults to the current document's URL; relative URLs resolve against it.
+        action = urljoin(url, verb.action) if verb.action else url
+        prompt = GatherPrompt(
+            step=voice_step(action),
+            action_url=action,
+            speech=tuple(self._pending_speech),
+            num_digits=verb.num_digits,
+            finish_on_key=verb.finish_on_key,
+            timeout=verb.timeout,
+            action_on_empty_result=verb.action_on_empty_result,
+        )
+        self._pending_speech.clear()
+        assert self._answer is not None
+        keys = self._answer(prompt)
+        if isinstance(keys, HangUp):
+            self._event("keys", prompt.step, keys.value)
+            raise _CallEnded(CALLER_HUNG_UP)
+        result = gather_digits(keys, verb.num_digits, verb.finish_on_key)
+        self._event("keys", prompt.step, keys)
+        # The whole prompt is heard before the first key (no barge-in in this model); a
+        # timeout costs the full wait after the last key, or after the prompt if none came.
+        self.clock.advance(result.keys_used * self.clock.seconds_per_key)
+        if result.timed_out:
+            self.clock.advance(verb.timeout)
+        if result.digits or verb.action_on_empty_result:
+            # Partial digits on timeout are submitted; FinishedOnKey is "" unless the key ended
+            # entry, and "msg" is what Twilio's own Gather requests have been seen to carry.
+            return _Fetch(
+                action,
+                {
+                    "Digits": result.digits,
+                    "FinishedOnKey": result.finished_on_key,
+                    "msg": "Gather End",
+                },
+            )
+        # No input (silence, or the finish key alone): Twilio goes on to the next verb.
+        self._event("no-input", prompt.step)
+        return None
+
+    def _enqueue(self, url: str, verb: Enqueue) -> _Fetch | None:
+        """Wait in a queue that nobody dequeues until the waitUrl TwiML says <Leave/>."""
+        queue_sid = self._queue_sids.setdefault(verb.queue_name, new_sid("QU"))
+        entered = self.clock.now
+        action = urljoin(url, verb.action) if verb.action else None
+        self._event("enqueue", verb.queue_name)
+
+        def queue_params(result: str | None = None) -> dict[str, str]:
+            waited = str(int(self.clock.now - entered))
+            if result is not None:
+                return {"QueueResult": result, "QueueSid": queue_sid, "QueueTime": waited}
+            # This caller is alone in its queue: first in line, average wait is its own.
+            return {
+                "QueuePosition": "1",
+                "QueueSid": queue_sid,
+                "QueueTime": waited,
+                "AvgQueueTime": waited,
+                "CurrentQueueSize": "1",
+            }
+
+        if verb.wait_url is None:
+            # Twilio plays hold music until someone dequeues the call; nobody will here.
+            self._event("limit", "hold music without a waitUrl")
+            raise _CallEnded(REQUEST_LIMIT)
+        wait_url = urljoin(url, verb.wait_url)
+        try:
+            for _ in range(self.max_queue_polls):
+                fetch: _Fetch | None = _Fetch(wait_url, queue_params())
+                while fetch is not None:
+                    doc_url, verbs = self._fetch(fetch, wait_document=True)
+                    step = self._execute(doc_url, verbs)
+                    if isinstance(step, _Left):
+                        self._event("leave", verb.queue_name)
+                        # With an action, Twilio requests it at once; without, it goes on
+                        # with the verb after <Enqueue> in the original document.
+                        return _Fetch(action, queue_params("leave")) if action else None
+                    fetch = step
+                # The wait document ran out: Twilio requests the waitUrl again.
+        except _CallEnded as ended:
+            if action and ended.outcome in (COMPLETED, CALLER_HUNG_UP):
+                # The call left the queue by hanging up; Twilio reports that to the action
+                # (QueueResult=hangup) and, the call being over, ignores what it answers.
+                params = {**queue_params("hangup"), "CallStatus": "completed"}
+                self._request(action, params, limited=False)
+            raise
+        self._event("limit", "waitUrl polls")
+        raise _CallEnded(REQUEST_LIMIT)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _fetch(self, fetch: _Fetch, *, wait_document: bool) -> tuple[str, tuple[Verb, ...]]:
+        """Request TwiML; on failure go to the Fallback URL as Twilio does, or end the call."""
+        error = self._try_fetch(fetch.url, fetch.params, wait_document)
+        if isinstance(error, tuple):
+            return fetch.url, error
+        self._application_error(error, fetch.url)
+        if self.fallback_url and fetch.url != self.fallback_url:
+            # Twilio adds ErrorCode and ErrorUrl; the failed request's own parameters (e.g.
+            # Digits) are kept so the fallback can recover the step.
+            params = {**fetch.params, "ErrorCode": str(error), "ErrorUrl": fetch.url}
+            fallback = self._try_fetch(self.fallback_url, params, wait_document)
+            if isinstance(fallback, tuple):
+                return self.fallback_url, fallback
+            self._application_error(fallback, self.fallback_url)
+        if self._answered_at is None:
+            self._answered_at = self.clock.now  # Twilio answers to play the error message
+        self._speak(APPLICATION_ERROR_MESSAGE)
+        raise _CallEnded(APPLICATION_ERROR)
+
+    def _try_fetch(
+        self, url: str, params: Mapping[str, str], wait_document: bool
+    ) -> tuple[Verb, ...] | int:
+        """The parsed document, or the Twilio error code the fetch failed with."""
+        status, body = self._request(url, params, limited=True)
+        if not 200 <= status < 300:
+            return ERROR_HTTP_RETRIEVAL
+        try:
+            verbs = parse_twiml(body)
+        except TwimlError as exc:
+            return exc.code
+        allowed = _WAIT_VERBS if wait_document else _CALL_VERBS
+        if any(not isinstance(verb, allowed) for verb in verbs):
+            return ERROR_SCHEMA
+        return verbs
+
+    def _request(self, url: str, params: Mapping[str, str], *, limited: bool) -> tuple[int, str]:
+        if limited and self.record.requests >= self.max_requests:
+            self._event("limit", "requests")
+            raise _CallEnded(REQUEST_LIMIT)
+        form = {**self.extra_params, **self._standard_params(), **params}
+        signature = str(self.validator.compute_signature(signature_url(url), form))
+        headers = {"X-Twilio-Signature": signature, "User-Agent": USER_AGENT}
+        started = time.perf_counter()
+        status, body = self.transport.post(url, form, headers)
+        self.record.requests += 1
+        self.record.statuses.append(status)
+        self._event("request", url, status, round(time.perf_counter() - started, 6))
+        return status, body
+
+    def _standard_params(self) -> dict[str, str]:
+        return {
+            "CallSid": self.call_sid,
+            "AccountSid": self.account_sid,
+            "From": self.from_number,
+            "To": self.to_number,
+            "Caller": self.from_number,
+            "Called": self.to_number,
+            # The first request rings; once a document is executed the call is answered.
+            "CallStatus": "ringing" if self._answered_at is None else "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": API_VERSION,
+        }
+
+    def _status_callback(self, started: float) -> None:
+        assert self.status_callback_url is not None
+        ended_at = self._wall_start + timedelta(seconds=self.clock.now - started)
+        params = {
+            "CallStatus": "completed",
+            # Whole seconds, rounded up (Twilio's exact rounding is not documented).
+            "CallDuration": str(math.ceil(self.record.duration_seconds)),
+            "Timestamp": format_datetime(ended_at),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": "0",
+        }
+        status, _ = self._request(self.status_callback_url, params, limited=False)
+        self.record.status_callback_status = status
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _application_error(self, code: int, url: str) -> None:
+        self.record.application_errors += 1
+        self.record.error_codes.append(code)
+        self._event("application-error", code, url)
+
+    def _speak(self, text: str) -> None:
+        self._prompt(Say(text))
+
+    def _event(self, *event: str | int | float | None) -> None:
+        self.record.transcript.append(event)

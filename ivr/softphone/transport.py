@@ -1,0 +1,95 @@
+"""How the softphone's webhook requests reach the application: over HTTP, or in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import requests
+from flask.testing import FlaskClient
+
+# Twilio gives a webhook 15 seconds to answer before it logs error 11200 and gives up on it.
+TWILIO_TIMEOUT_SECONDS = 15.0
+
+# Status a transport reports when no HTTP answer arrived at all (refused, reset, timed out).
+NO_RESPONSE = 0
+
+
+class Transport(Protocol):
+    """Sends one form-encoded POST and returns (HTTP status, body); NO_RESPONSE if none came."""
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]: ...
+
+
+class HttpTransport:
+    """Real HTTP with keep-alive, for the terminal softphone and the load tester."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = TWILIO_TIMEOUT_SECONDS,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.session = session if session is not None else requests.Session()
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        try:
+            # Redirects are not followed: a webhook answering 3xx is treated as a failed fetch,
+            # which is stricter than Twilio but keeps every request a signed POST we chose.
+            response = self.session.post(
+                url,
+                data=dict(params),
+                headers=dict(headers),
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            return NO_RESPONSE, f"{type(exc).__name__}: {exc}"
+        return response.status_code, response.text
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HttpTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FlaskClientTransport:
+    """In-process requests through a Flask test client, for tests.
+
+    The absolute URL is split so that the application sees the same scheme, host (with port)
+    and path+query that it would behind a real server, which is what its signature check uses.
+    """
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        response = self.client.post(
+            path,
+            data=dict(params),
+            headers=dict(headers),
+            base_url=f"{parts.scheme}://{parts.netloc}",
+        )
+        return response.status_code, response.get_data(as_text=True)

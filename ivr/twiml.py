@@ -1,0 +1,76 @@
+"""TwiML as a value: the flow's turns rendered with twilio's builder, and nothing else.
+
+Every Gather is followed by a Redirect to the same step marked `silence=1`, so a caller
+who keys nothing makes a request of its own and the flow can re-prompt (or say goodbye).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from callflows.flow import Prompt, Turn
+
+VOICE = "Polly.Joanna"
+LANGUAGE = "en-US"
+
+
+def step_url(step: str, seq: int, **extra: str) -> str:
+    """The action URL of a step: /voice/<step>?n=<seq>, relative so Twilio resolves it."""
+    return f"/voice/{step}?{urlencode({'n': seq, **extra})}"
+
+
+def render_turn(turn: Turn) -> str:
+    """The TwiML for a turn of the call flow."""
+    response = VoiceResponse()
+    if turn.prompt is None:
+        for text in turn.say:
+            _say(response, text)
+        response.hangup()
+        return str(response)
+    gather = _gather(turn.prompt, turn.state.seq)
+    for text in (*turn.say, turn.prompt.text):
+        _say(gather, text)
+    response.append(gather)
+    response.redirect(step_url(turn.prompt.step, turn.state.seq, silence="1"), method="POST")
+    return str(response)
+
+
+def _gather(prompt: Prompt, seq: int) -> Gather:
+    options: dict[str, object] = {
+        "input": "dtmf",
+        "action": step_url(prompt.step, seq),
+        "method": "POST",
+        "timeout": prompt.timeout,
+        "finish_on_key": prompt.finish_on_key,
+    }
+    if prompt.num_digits is not None:
+        options["num_digits"] = prompt.num_digits
+    return Gather(**options)
+
+
+def _say(parent: VoiceResponse | Gather, text: str) -> None:
+    parent.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def hold_and_retry(message: str, retry_url: str, pause_seconds: int = 2) -> str:
+    """Ask the caller to hold, then request the same step again."""
+    response = VoiceResponse()
+    _say(response, message)
+    response.pause(length=pause_seconds)
+    response.redirect(retry_url, method="POST")
+    return str(response)
+
+
+def say_and_hang_up(*texts: str) -> str:
+    response = VoiceResponse()
+    for text in texts:
+        _say(response, text)
+    response.hangup()
+    return str(response)
+
+
+def empty() -> str:
+    """An empty document: the answer to status callbacks."""
+    return str(VoiceResponse())

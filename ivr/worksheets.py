@@ -1,0 +1,56 @@
+"""Worksheets from a results file in the 2020 columns: what each site's chair would key."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from callflows.ballots import Ballot
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_2020 = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precinct_candidate_results.csv"
+PRECINCTS_2020 = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precincts.csv"
+
+
+@dataclass
+class Worksheet:
+    """One site's figures by candidate: first alignment, final alignment, county delegates."""
+
+    county: str
+    precinct: str
+    precinct_id: str
+    first: dict[str, int] = field(default_factory=dict)
+    final: dict[str, int] = field(default_factory=dict)
+    delegates: dict[str, int] = field(default_factory=dict)
+    sde: dict[str, float] = field(default_factory=dict)
+
+    def block(self, ballot: Ballot, key: str) -> list[int]:
+        """The block's figures in ballot order (a candidate missing from the file is 0)."""
+        figures: dict[str, int] = getattr(self, key)
+        return [figures.get(name, 0) for name in ballot.group_names]
+
+    def candidates_with_figures(self) -> set[str]:
+        return {
+            name
+            for name in self.first
+            if self.first[name] or self.final[name] or self.delegates[name]
+        }
+
+
+def load_worksheets(path: Path = RESULTS_2020) -> dict[tuple[str, str], Worksheet]:
+    """Worksheets keyed by (county, precinct name), in file order."""
+    sheets: dict[tuple[str, str], Worksheet] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            key = (row["county"], row["precinct"])
+            sheet = sheets.get(key)
+            if sheet is None:
+                sheet = sheets[key] = Worksheet(row["county"], row["precinct"], row["precinct_id"])
+            name = row["candidate"]
+            sheet.first[name] = int(row["first_alignment"] or 0)
+            sheet.final[name] = int(row["final_alignment"] or 0)
+            # The sites with no results at all leave delegates blank.
+            sheet.delegates[name] = int(row["county_delegates"] or 0)
+            sheet.sde[name] = float(row["sde"] or 0)
+    return sheets

@@ -1,0 +1,107 @@
+"""rq jobs: the only code that writes call results to the database.
+
+Each job is idempotent, because rq may run a job again: after a worker dies mid-job
+(abandoned-job handling), after a database error (retry), or when the web tier enqueued
+the same report twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from callflows.caucus import sde
+from models import AuditEvent, Call, Precinct, Report, ReportStatus
+from queues import runtime
+
+log = logging.getLogger(__name__)
+
+
+def commit_report(payload: dict[str, Any]) -> str:
+    """Store a confirmed report once; returns "committed", "flagged" or "duplicate"."""
+    sessions = runtime.sessions()
+    try:
+        with sessions.begin() as session:
+            if session.get(Report, payload["report_id"]) is not None:
+                return "duplicate"
+            report = _build_report(session, payload)
+            session.add(report)
+            session.add(_audit("report.received", report))
+            status = report.status
+    except IntegrityError:
+        # Another worker committed the same report between our check and our insert.
+        with sessions() as session:
+            if session.get(Report, payload["report_id"]) is not None:
+                return "duplicate"
+        raise
+    log.info("report %s for precinct %s: %s", payload["report_id"], payload["precinct_id"], status)
+    return status
+
+
+def _build_report(session: Session, payload: dict[str, Any]) -> Report:
+    precinct = session.scalars(
+        select(Precinct).where(Precinct.precinct_id == payload["precinct_id"])
+    ).one()
+    delegates = payload["figures"]["delegates"]
+    per_delegate = precinct.sde_per_county_delegate or 0
+    status = ReportStatus.FLAGGED if payload["flagged"] else ReportStatus.COMMITTED
+    return Report(
+        id=payload["report_id"],
+        precinct=precinct,
+        call_sid=payload["call_sid"],
+        caller=payload["caller"],
+        receipt=payload["receipt"],
+        status=status.value,
+        ballot=payload["ballot"],
+        groups=payload["groups"],
+        figures=payload["figures"],
+        stated_totals=payload["totals"],
+        sdes=[str(sde(count, per_delegate)) for count in delegates],
+        flagged_blocks=payload["flagged"],
+        findings=[],
+        received_at=datetime.fromisoformat(payload["received_at"]),
+        committed_at=datetime.now(UTC),
+    )
+
+
+def _audit(action: str, report: Report) -> AuditEvent:
+    return AuditEvent(
+        actor="worker",
+        action=action,
+        subject=f"precinct:{report.precinct.precinct_id}",
+        detail={"report_id": report.id, "receipt": report.receipt, "status": report.status},
+    )
+
+
+def record_call_started(payload: dict[str, Any]) -> None:
+    """Note a new call; safe to run twice and in any order with `record_call_ended`."""
+    with runtime.sessions().begin() as session:
+        call = _call(session, payload["call_sid"])
+        call.from_number = payload.get("from", "")
+        call.to_number = payload.get("to", "")
+        call.stir_verstat = payload.get("stir_verstat", "")
+        call.started_at = datetime.fromisoformat(payload["at"])
+
+
+def record_call_ended(payload: dict[str, Any]) -> None:
+    with runtime.sessions().begin() as session:
+        call = _call(session, payload["call_sid"])
+        call.status = payload.get("status", "completed")
+        call.ended_at = datetime.fromisoformat(payload["at"])
+        duration = payload.get("duration")
+        call.duration_seconds = int(duration) if duration not in (None, "") else None
+        if payload.get("precinct_id"):
+            call.precinct_id = payload["precinct_id"]
+
+
+def _call(session: Session, call_sid: str) -> Call:
+    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
+    if call is None:
+        call = Call(call_sid=call_sid)
+        session.add(call)
+    return call

