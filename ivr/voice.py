@@ -8,12 +8,15 @@ The only non-TwiML answer is the 403 for a request without a valid Twilio signat
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, request
+from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 
 from callflows import prompts
@@ -22,6 +25,7 @@ from callflows.state import PIN, Progress, step_kind
 from ivr import twiml
 from ivr.hotline import Hotline, current_hotline
 from ivr.services import WebServices
+from queues import counters
 from queues.publish import publish_call_ended, publish_call_started, publish_report
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ def check_twilio_signature() -> None:
 
 @bp.post("")
 def incoming() -> Response:
-    return _answer_safely(_incoming)
+    return _answer_safely(lambda: _step(None))
 
 
 @bp.post("/status")
@@ -74,11 +78,14 @@ def step(step: str) -> Response:
 
 
 def _answer_safely(handler: Callable[[], str]) -> Response:
+    started = time.perf_counter()
     try:
         body = handler()
     except Exception:
         log.exception("webhook %s failed; asking the caller to hold", request.path)
         body = _hold_and_retry()
+    with contextlib.suppress(RedisError):
+        counters.record_latency(current_hotline().redis, time.perf_counter() - started)
     return Response(body, mimetype="text/xml")
 
 
@@ -103,18 +110,6 @@ def _context(hotline: Hotline) -> Context:
     return Context(ballot=hotline.ballot, services=WebServices(hotline), now=now)
 
 
-def _incoming() -> str:
-    hotline = current_hotline()
-    call_sid = request.form.get("CallSid", "")
-    if not call_sid:
-        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
-    with hotline.store.lock(call_sid):
-        loaded = hotline.store.load(call_sid)
-        if loaded is not None:
-            return loaded[1]
-        return _start(hotline, call_sid)
-
-
 def _start(hotline: Hotline, call_sid: str) -> str:
     form = request.form
     turn = start_call(call_sid, form.get("From", ""), _context(hotline))
@@ -133,7 +128,8 @@ def _start(hotline: Hotline, call_sid: str) -> str:
     return body
 
 
-def _step(step: str) -> str:
+def _step(step: str | None) -> str:
+    """Answer the keys for `step` (None: the call's first request, to /voice)."""
     hotline = current_hotline()
     call_sid = request.form.get("CallSid", "")
     if not call_sid:
@@ -144,7 +140,7 @@ def _step(step: str) -> str:
             # Unknown or expired call (e.g. its state expired): start afresh instead of failing.
             return _start(hotline, call_sid)
         state, last_answer = loaded
-        if request.args.get("n") != str(state.seq) or step != state.step:
+        if step is None or request.args.get("n") != str(state.seq) or step != state.step:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
             return last_answer
         digits = request.form.get("Digits", request.args.get("d"))

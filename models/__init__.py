@@ -3,7 +3,9 @@
 from models.base import Base
 from models.db import make_engine, make_session_factory
 from models.entities import (
+    NEEDS_REVIEW,
     AuditEvent,
+    BlockedNumber,
     Call,
     Election,
     Precinct,
@@ -12,8 +14,10 @@ from models.entities import (
 )
 
 __all__ = [
+    "NEEDS_REVIEW",
     "AuditEvent",
     "Base",
+    "BlockedNumber",
     "Call",
     "Election",
     "Precinct",

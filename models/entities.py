@@ -25,7 +25,22 @@ class ReportStatus(StrEnum):
     """Where a submitted report stands; only `committed` ones count in the results."""
 
     COMMITTED = "committed"
+    """In the results."""
     FLAGGED = "flagged"
+    """The figures fail a check; a reviewer decides."""
+    QUARANTINED = "quarantined"
+    """Authenticated by PIN from a number other than the chair's; a reviewer decides."""
+    CONFLICT = "conflict"
+    """Differs from the precinct's committed report; a reviewer decides."""
+    DUPLICATE = "duplicate"
+    """The same figures as the precinct's committed report; nothing to do."""
+    REJECTED = "rejected"
+    """A reviewer refused it."""
+    SUPERSEDED = "superseded"
+    """A reviewer replaced it with corrected figures (a new report)."""
+
+
+NEEDS_REVIEW = (ReportStatus.FLAGGED, ReportStatus.QUARANTINED, ReportStatus.CONFLICT)
 
 
 class Election(Base):
@@ -77,6 +92,9 @@ class Call(Base):
     ended_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(32), default="in-progress")
     duration_seconds: Mapped[int | None]
+    # How screening at /voice classified the caller, and what it decided (see queues/screening).
+    caller_class: Mapped[str] = mapped_column(String(32), default="")
+    screening: Mapped[str] = mapped_column(String(32), default="")
 
 
 class Report(Base):
@@ -105,8 +123,28 @@ class Report(Base):
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime]
     committed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "phone" for a chair's call; "staff" for figures a reviewer entered as a correction.
+    source: Mapped[str] = mapped_column(String(16), default="phone")
+    corrects_id: Mapped[str | None] = mapped_column(ForeignKey("report.id"))
+    reviewed_by: Mapped[str] = mapped_column(String(100), default="")
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
     precinct: Mapped[Precinct] = relationship(back_populates="reports")
+
+
+class BlockedNumber(Base):
+    """A phone number refused at the door (`<Reject>`); entries are never deleted, only lifted."""
+
+    __tablename__ = "blocked_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by: Mapped[str] = mapped_column(String(100), default="")
+    lifted_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

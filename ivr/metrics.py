@@ -1,0 +1,107 @@
+"""One snapshot of everything staff watch, for the dashboard and /metrics alike."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from sqlalchemy import func, select
+
+from ivr.hotline import Hotline
+from models import Precinct, Report, ReportStatus
+from queues import admission, counters
+from queues.defaults import WORKER_QUEUES
+from queues.publish import queue
+
+
+@dataclass
+class QueueDepth:
+    queued: int
+    started: int
+    failed: int
+
+
+@dataclass
+class Snapshot:
+    """Live numbers: calls, queues, reports, precincts, screening, latency."""
+
+    at: float
+    calls_in_ivr: int
+    hold_depth: int
+    hold_longest_wait_seconds: float
+    queues: dict[str, QueueDepth]
+    abandoned_jobs: int
+    reports: dict[str, int]
+    precincts_total: int
+    precincts_reported: int
+    by_county: dict[str, dict[str, int]]
+    screening_15m: dict[str, int]
+    latency_ms: dict[str, float]
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def precincts_outstanding(self) -> int:
+        return self.precincts_total - self.precincts_reported
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["precincts_outstanding"] = self.precincts_outstanding
+        return data
+
+
+def collect(hotline: Hotline) -> Snapshot:
+    """Read Redis and the database once; cheap enough to call every two seconds."""
+    redis = hotline.redis
+    queues = {}
+    for name in WORKER_QUEUES:
+        q = queue(name, redis)
+        queues[name] = QueueDepth(
+            queued=q.count,
+            started=StartedJobRegistry(queue=q).count,
+            failed=FailedJobRegistry(queue=q).count,
+        )
+    depth, longest = admission.hold_queue(redis)
+    reports, total, reported, by_county = _database_counts(hotline)
+    all_totals = counters.totals(redis)
+    return Snapshot(
+        at=time.time(),
+        calls_in_ivr=admission.occupancy(redis),
+        hold_depth=depth,
+        hold_longest_wait_seconds=longest,
+        queues=queues,
+        abandoned_jobs=all_totals.get("abandoned_jobs", 0),
+        reports=reports,
+        precincts_total=total,
+        precincts_reported=reported,
+        by_county=by_county,
+        screening_15m=counters.screening_counts(redis),
+        latency_ms=counters.latency_percentiles(redis),
+        totals=all_totals,
+    )
+
+
+def _database_counts(
+    hotline: Hotline,
+) -> tuple[dict[str, int], int, int, dict[str, dict[str, int]]]:
+    with hotline.sessions() as session:
+        by_status = dict(
+            session.execute(select(Report.status, func.count()).group_by(Report.status)).all()
+        )
+        reports = {status.value: int(by_status.get(status.value, 0)) for status in ReportStatus}
+        reports["received"] = sum(reports.values())
+        counties = session.execute(select(Precinct.county, Precinct.id)).all()
+        reported_ids = set(session.scalars(select(Report.precinct_pk).distinct()))
+    by_county: dict[str, Counter[str]] = {}
+    for county, precinct_pk in counties:
+        tally = by_county.setdefault(county, Counter())
+        tally["total"] += 1
+        tally["reported"] += precinct_pk in reported_ids
+    return (
+        reports,
+        len(counties),
+        len(reported_ids),
+        {county: dict(tally) for county, tally in sorted(by_county.items())},
+    )

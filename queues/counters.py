@@ -1,0 +1,105 @@
+"""Counters in Redis that the call path writes and staff pages read.
+
+Kept in Redis rather than in each process so every gunicorn worker adds to the same
+numbers, and so counting never touches the database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from redis import Redis
+
+PREFIX = "hotline:counters"
+SCREENING_WINDOW_MINUTES = 15
+"""Staff see screening outcomes over this many recent minutes."""
+LATENCY_SAMPLES = 2000
+"""Webhook latencies kept for percentiles (the most recent ones)."""
+HISTORY_MINUTES = 60
+"""Minutes of queue-depth and call history kept for the overview chart."""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _minute(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // 60)
+
+
+def count_screening(redis: Redis, outcome: str, reason: str, now: float | None = None) -> None:
+    """Count one screening decision, e.g. ("rejected", "blocklisted") or ("admitted", "chair")."""
+    key = f"{PREFIX}:screening:{_minute(now)}"
+    with redis.pipeline() as pipe:
+        pipe.hincrby(key, f"{outcome}:{reason}", 1)
+        pipe.expire(key, (SCREENING_WINDOW_MINUTES + 5) * 60)
+        pipe.execute()
+
+
+def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
+    """Screening decisions in the last 15 minutes, by "outcome:reason"."""
+    current = _minute(now)
+    keys = [
+        f"{PREFIX}:screening:{m}"
+        for m in range(current - SCREENING_WINDOW_MINUTES + 1, current + 1)
+    ]
+    with redis.pipeline() as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        buckets = pipe.execute()
+    total: Counter[str] = Counter()
+    for bucket in buckets:
+        total.update({_text(name): int(value) for name, value in bucket.items()})
+    return dict(total)
+
+
+def record_latency(redis: Redis, seconds: float) -> None:
+    key = f"{PREFIX}:latency"
+    with redis.pipeline() as pipe:
+        pipe.lpush(key, f"{seconds:.6f}")
+        pipe.ltrim(key, 0, LATENCY_SAMPLES - 1)
+        pipe.execute()
+
+
+def latency_percentiles(redis: Redis) -> dict[str, float]:
+    """p50, p95 and p99 of recent webhook latencies in milliseconds (0 when none yet)."""
+    samples = sorted(float(value) for value in redis.lrange(f"{PREFIX}:latency", 0, -1))
+    if not samples:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "samples": 0}
+
+    def at(fraction: float) -> float:
+        return round(samples[min(len(samples) - 1, int(fraction * len(samples)))] * 1000, 1)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "samples": len(samples)}
+
+
+def add_event(redis: Redis, name: str, amount: int = 1) -> None:
+    """A running total (e.g. "pin_failures", "precinct_locks")."""
+    redis.hincrby(f"{PREFIX}:totals", name, amount)
+
+
+def totals(redis: Redis) -> dict[str, int]:
+    return {_text(name): int(value) for name, value in redis.hgetall(f"{PREFIX}:totals").items()}
+
+
+def record_history(redis: Redis, sample: dict[str, int], now: float | None = None) -> None:
+    """Keep one sample per minute (the latest wins) for the last hour's chart."""
+    key = f"{PREFIX}:history"
+    minute = _minute(now)
+    with redis.pipeline() as pipe:
+        pipe.hset(key, str(minute), ",".join(f"{k}={v}" for k, v in sorted(sample.items())))
+        pipe.execute()
+    stale = [m for m in redis.hkeys(key) if int(m) < minute - HISTORY_MINUTES]
+    if stale:
+        redis.hdel(key, *stale)
+
+
+def history(redis: Redis) -> list[tuple[int, dict[str, int]]]:
+    """(minute since the epoch, sample) pairs, oldest first."""
+    raw = redis.hgetall(f"{PREFIX}:history")
+    points = []
+    for minute, value in raw.items():
+        pairs = (pair.partition("=") for pair in _text(value).split(",") if pair)
+        points.append((int(minute), {name: int(number) for name, _, number in pairs}))
+    return sorted(points)
