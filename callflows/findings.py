@@ -6,11 +6,17 @@ the first and final alignments are known (:func:`check_final_block`), and once t
 has also given the delegates (:func:`check_delegates_block`).
 
 To keep the chair from hearing one mistake several times, ``allocation_differs`` is only
-reported when none of the specific delegate findings (``delegate_total_mismatch``,
-``delegates_to_nonviable_group``, ``viable_group_without_delegate``) was: those name the
-problem more plainly, and fixing them changes the allocation anyway. Findings about the
-alignments themselves do not hold it back, because the delegates are still checked
-against the counts exactly as the chair reported them.
+reported when
+
+* none of the specific delegate findings (``delegate_total_mismatch``,
+  ``delegates_to_nonviable_group``, ``viable_group_without_delegate``) was: those name the
+  problem more plainly, and fixing it changes the allocation anyway; and
+* the final total does not exceed the first (``final_total_exceeds_first``): the shares
+  would then add up to more than the precinct elects, so the "expected" delegates would be
+  an artefact of the count error. The chair must fix the counts first.
+
+``viable_group_shrank`` and ``more_viable_groups_than_delegates`` do not hold it back: the
+delegates are still checked against the final counts exactly as the chair reported them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callflows.caucus import Allocation, GameOfChance, Stake, allocate, is_viable
+from callflows.caucus import (
+    Allocation,
+    GameOfChance,
+    Stake,
+    allocate,
+    is_viable,
+    viability_threshold,
+)
 
 __all__ = [
     "ALLOCATION_DIFFERS",
@@ -97,11 +110,11 @@ def check_delegates_block(
     reported = tuple(delegates)
     if findings:
         return findings
-    if reported not in allocation.outcomes:
-        return [_allocation_differs(names, final, reported, allocation)]
-    if len(allocation.outcomes) > 1:
-        return [_tie_settled(names, final, reported, allocation)]
-    return []
+    if reported in allocation.outcomes:
+        return [_tie_settled(names, final, reported, allocation)] if allocation.games else []
+    if sum(final) > sum(first):
+        return []
+    return [_allocation_differs(names, final, reported, allocation)]
 
 
 def check_report(
@@ -152,7 +165,11 @@ def _viable_groups_shrank(
             f"{name} was viable in the first alignment with {_people(before)}, so its "
             f"members could not realign, but your final alignment shows {after}."
         )
-        written = f"{name}: viable at first alignment ({before}) but final {after} < {before}"
+        threshold = viability_threshold(delegates_to_elect, attendance)
+        written = (
+            f"{name}: viable at first alignment ({before} >= {threshold} needed of "
+            f"{attendance}) but final {after} < {before}"
+        )
         findings.append(Finding(VIABLE_GROUP_SHRANK, spoken, written, (i,)))
     return findings
 
@@ -272,12 +289,14 @@ def _allocation_differs(
 ) -> Finding:
     closest = min(allocation.outcomes, key=lambda outcome: _distance(outcome, reported))
     groups = tuple(i for i, (a, b) in enumerate(zip(closest, reported, strict=True)) if a != b)
+    # Every group the worksheet gives delegates to, plus any it wrongly leaves at zero.
+    shown = tuple(i for i, n in enumerate(reported) if n or i in groups)
     if allocation.delegates_to_elect == 1:
         spoken = _one_delegate_differs(names, final, reported, allocation)
     else:
         spoken = (
             f"By the caucus math your delegates should be {_expected(names, allocation)}. "
-            f"Your worksheet has {_vector(names, reported, groups)}."
+            f"Your worksheet has {_vector(names, reported, shown)}."
         )
     expected = " or ".join(f"[{_vector(names, o)}]" for o in allocation.outcomes)
     written = f"expected {expected}; reported [{_vector(names, reported)}]"

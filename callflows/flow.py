@@ -12,6 +12,7 @@ import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any, Protocol
 
 from callflows import prompts
@@ -40,7 +41,9 @@ MAX_PRECINCT_FAILURES = 3
 MAX_PIN_FAILURES = 3
 """Wrong PINs a call may key before it ends."""
 MAX_ENTRY_ERRORS = 5
-"""Unusable entries in a row at one prompt before the call ends (keeps nonsense calls short)."""
+"""Unusable entries in a row at one prompt before an authenticated call ends."""
+MAX_ENTRY_ERRORS_UNAUTHENTICATED = 3
+"""The same before a PIN: callers keying nonsense are ended quickly, freeing their place."""
 MAX_TOTAL = 999_999
 """A block total may exceed one figure's maximum."""
 REPORT_NAMESPACE = uuid.UUID("5d1c4c57-2b1e-4c4e-9a53-2f6c1a0e7b11")
@@ -57,12 +60,21 @@ class PrecinctInfo:
     is_satellite: bool = False
 
 
+class PinCheck(Enum):
+    """The answer to a PIN: right, wrong, or not even checked because of earlier abuse."""
+
+    RIGHT = "right"
+    WRONG = "wrong"
+    NUMBER_BLOCKED = "number_blocked"
+    PRECINCT_LOCKED = "precinct_locked"
+
+
 class Services(Protocol):
     """The outside world, as the flow sees it."""
 
     def find_precinct(self, precinct_id: str) -> PrecinctInfo | None: ...
 
-    def check_pin(self, precinct_id: str, pin: str) -> bool: ...
+    def check_pin(self, precinct_id: str, pin: str, caller: str) -> PinCheck: ...
 
     def new_receipt(self) -> str: ...
 
@@ -109,7 +121,36 @@ class ReportSubmitted:
         return asdict(self)
 
 
-Event = ReportSubmitted
+@dataclass(frozen=True)
+class BlockCompleted:
+    """A block's figures are in: kept in the database so a dropped call can resume."""
+
+    precinct_id: str
+    call_sid: str
+    block: str
+    figures: list[int]
+    total: int | None
+    flagged: str
+    at: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Event = ReportSubmitted | BlockCompleted
+
+
+class EndReason(Enum):
+    """Why a call ended, counted for staff."""
+
+    SUBMITTED = "submitted"
+    SILENCE = "silence"
+    GARBAGE = "garbage"
+    UNKNOWN_PRECINCT = "unknown_precinct"
+    PIN_FAILURES = "pin_failures"
+    NUMBER_BLOCKED = "number_blocked"
+    PRECINCT_LOCKED = "precinct_locked"
+    ALREADY_ENDED = "already_ended"
 
 
 @dataclass(frozen=True)
@@ -120,6 +161,7 @@ class Turn:
     say: tuple[str, ...]
     prompt: Prompt | None
     events: tuple[Event, ...] = ()
+    end_reason: EndReason | None = None
 
     @property
     def ends_call(self) -> bool:
@@ -140,7 +182,7 @@ def answer(state: CallState, digits: str | None, ctx: Context) -> Turn:
     """Advance the call by what the caller keyed at the current step (None means silence)."""
     state = copy.deepcopy(state)
     if state.step == DONE:
-        return _end(state, prompts.CALL_FINISHED)
+        return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
     if digits is None or digits == "":
         return _silence(state, ctx)
     state.silences = 0
@@ -176,10 +218,10 @@ def _ask(state: CallState, ctx: Context, *say: str, events: tuple[Event, ...] = 
     return Turn(state, tuple(say), current_prompt(state, ctx), events)
 
 
-def _end(state: CallState, *say: str, events: tuple[Event, ...] = ()) -> Turn:
+def _end(state: CallState, reason: EndReason, *say: str, events: tuple[Event, ...] = ()) -> Turn:
     state.seq += 1
     state.step = DONE
-    return Turn(state, tuple(say), None, events)
+    return Turn(state, tuple(say), None, events, reason)
 
 
 def _goto(state: CallState, step: str) -> None:
@@ -191,19 +233,30 @@ def _silence(state: CallState, ctx: Context) -> Turn:
     state.silences += 1
     if state.silences > MAX_SILENCES:
         if state.authenticated:
-            return _end(state, prompts.SILENT_GOODBYE, prompts.SAVED_CALL_BACK, prompts.GOODBYE)
-        return _end(state, prompts.SILENT_GOODBYE, prompts.GOODBYE)
+            return _end(
+                state,
+                EndReason.SILENCE,
+                prompts.SILENT_GOODBYE,
+                prompts.SAVED_CALL_BACK,
+                prompts.GOODBYE,
+            )
+        return _end(state, EndReason.SILENCE, prompts.SILENT_GOODBYE, prompts.GOODBYE)
     return _ask(state, ctx, prompts.NO_INPUT)
 
 
 def _invalid(state: CallState, ctx: Context, message: str) -> Turn:
     state.errors += 1
-    if state.errors >= MAX_ENTRY_ERRORS:
-        if state.authenticated:
-            return _end(
-                state, message, prompts.TOO_MANY_ERRORS, prompts.SAVED_CALL_BACK, prompts.GOODBYE
-            )
-        return _end(state, message, prompts.TOO_MANY_ERRORS, prompts.GOODBYE)
+    if state.authenticated and state.errors >= MAX_ENTRY_ERRORS:
+        return _end(
+            state,
+            EndReason.GARBAGE,
+            message,
+            prompts.TOO_MANY_ERRORS,
+            prompts.SAVED_CALL_BACK,
+            prompts.GOODBYE,
+        )
+    if not state.authenticated and state.errors >= MAX_ENTRY_ERRORS_UNAUTHENTICATED:
+        return _end(state, EndReason.GARBAGE, message, prompts.TOO_MANY_ERRORS, prompts.GOODBYE)
     return _ask(state, ctx, message)
 
 
@@ -217,7 +270,12 @@ def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
     if info is None:
         state.id_failures += 1
         if state.id_failures >= MAX_PRECINCT_FAILURES:
-            return _end(state, prompts.precinct_not_found(code), prompts.PRECINCT_GIVE_UP)
+            return _end(
+                state,
+                EndReason.UNKNOWN_PRECINCT,
+                prompts.precinct_not_found(code),
+                prompts.PRECINCT_GIVE_UP,
+            )
         return _ask(state, ctx, prompts.precinct_not_found(code))
     state.precinct_id = info.precinct_id
     state.precinct_name = info.name
@@ -231,10 +289,15 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
     pin = parse_code(digits, min_length=6, max_length=6)
     if isinstance(pin, EntryError):
         return _invalid(state, ctx, prompts.pin_wrong_length())
-    if not ctx.services.check_pin(state.precinct_id, pin):
+    check = ctx.services.check_pin(state.precinct_id, pin, state.caller)
+    if check is PinCheck.NUMBER_BLOCKED:
+        return _end(state, EndReason.NUMBER_BLOCKED, prompts.NUMBER_BLOCKED)
+    if check is PinCheck.PRECINCT_LOCKED:
+        return _end(state, EndReason.PRECINCT_LOCKED, prompts.PRECINCT_LOCKED)
+    if check is PinCheck.WRONG:
         state.pin_failures += 1
         if state.pin_failures >= MAX_PIN_FAILURES:
-            return _end(state, prompts.PIN_LOCKED_OUT)
+            return _end(state, EndReason.PIN_FAILURES, prompts.PIN_LOCKED_OUT)
         return _ask(state, ctx, prompts.pin_wrong(MAX_PIN_FAILURES - state.pin_failures))
     state.authenticated = True
     progress = ctx.services.saved_progress(state.precinct_id)
@@ -344,10 +407,25 @@ def _on_fix(state: CallState, digits: str, ctx: Context) -> Turn:
 def _block_done(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
     keys = ctx.ballot.block_keys
     index = keys.index(block)
+    completed = _block_completed(state, ctx, block)
     if index + 1 < len(keys):
         _goto(state, figure_step(keys[index + 1], 1))
-        return _ask(state, ctx, *say)
-    return _to_confirm(state, ctx, *say)
+        return _ask(state, ctx, *say, events=(completed,))
+    turn = _to_confirm(state, ctx, *say)
+    return Turn(turn.state, turn.say, turn.prompt, (completed,))
+
+
+def _block_completed(state: CallState, ctx: Context, block: str) -> BlockCompleted:
+    assert state.precinct_id is not None
+    return BlockCompleted(
+        precinct_id=state.precinct_id,
+        call_sid=state.call_sid,
+        block=block,
+        figures=[value or 0 for value in state.figures[block]],
+        total=state.totals.get(block),
+        flagged=state.flagged.get(block, ""),
+        at=ctx.now,
+    )
 
 
 def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
@@ -360,7 +438,10 @@ def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
 
 def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:
     if digits == "1":
-        return _end(state, *prompts.receipt(state.receipt), events=(_submitted(state, ctx),))
+        submitted = _submitted(state, ctx)
+        return _end(
+            state, EndReason.SUBMITTED, *prompts.receipt(state.receipt), events=(submitted,)
+        )
     if digits == "2":
         return _ask(state, ctx, *_read_back(state, ctx))
     if digits == "3":

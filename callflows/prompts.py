@@ -18,6 +18,14 @@ PIN_LOCKED_OUT = (
     "That PIN is not right either. For security, this call will end. "
     "Please check your PIN and call again. Goodbye."
 )
+NUMBER_BLOCKED = (
+    "This phone number has keyed too many wrong PINs and cannot enter one tonight. "
+    "Please call party staff. Goodbye."
+)
+PRECINCT_LOCKED = (
+    "This precinct is locked after too many wrong PINs. Please call from the chair's "
+    "registered phone, or call party staff. Goodbye."
+)
 PRECINCT_GIVE_UP = "Please check the precinct ID on your worksheet and call again. Goodbye."
 GOODBYE = "Goodbye."
 SAVED_CALL_BACK = "Your figures so far are saved. Call back to continue."
@@ -31,6 +39,11 @@ TROUBLE_CALL_BACK = (
     "Sorry, the hotline is having trouble right now. Anything you already keyed is saved. "
     "Please call back in a few minutes. Goodbye."
 )
+
+
+def hold_position(position: int) -> str:
+    ahead = "You are next" if position == 1 else f"You are number {position} in line"
+    return f"Thanks for calling the caucus results hotline. {ahead}. Please stay on the line."
 
 
 def entry_error(error: EntryError, *, maximum: int) -> str:

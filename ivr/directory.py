@@ -34,12 +34,18 @@ class PrecinctDirectory:
         self._sessions = sessions
         self._max_age = max_age
         self._entries: dict[str, DirectoryEntry] = {}
+        self._chair_phones: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
     def get(self, precinct_id: str) -> DirectoryEntry | None:
         self._refresh_if_stale()
         return self._entries.get(precinct_id)
+
+    def chair_phones(self) -> frozenset[str]:
+        """Every precinct chair's registered phone (E.164)."""
+        self._refresh_if_stale()
+        return self._chair_phones
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
@@ -52,6 +58,8 @@ class PrecinctDirectory:
                 return
             try:
                 self._entries = self._load()
+                phones = (entry.chair_phone for entry in self._entries.values())
+                self._chair_phones = frozenset(phone for phone in phones if phone)
             except Exception:
                 if not self._entries:
                     raise

@@ -99,6 +99,8 @@ def _database_counts(
         tally = by_county.setdefault(county, Counter())
         tally["total"] += 1
         tally["reported"] += precinct_pk in reported_ids
+    for tally in by_county.values():
+        tally["outstanding"] = tally["total"] - tally["reported"]
     return (
         reports,
         len(counties),

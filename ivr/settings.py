@@ -36,6 +36,12 @@ class Settings:
     instance_dir: Path = Path("instance")
     call_state_ttl_seconds: int = 6 * 3600
     precinct_cache_seconds: int = 30
+    ivr_capacity: int = 500
+    """Calls inside the IVR at once; callers beyond it (except chairs) wait in the hold queue."""
+    hold_max: int = 2000
+    """Held callers beyond which new unknown callers hear busy."""
+    # A bearer token that lets a Prometheus scraper read /metrics without a staff login.
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def is_dev(self) -> bool:
@@ -79,4 +85,16 @@ class Settings:
             pin_key=secret("PIN_KEY"),
             ballot=env.get("HOTLINE_BALLOT", "iowa2020"),
             instance_dir=instance_dir,
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            ivr_capacity=_whole(env, "HOTLINE_IVR_CAPACITY", 500),
+            hold_max=_whole(env, "HOTLINE_HOLD_MAX", 2000),
         )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "")
+    if value == "":
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)

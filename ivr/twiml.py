@@ -71,6 +71,35 @@ def say_and_hang_up(*texts: str) -> str:
     return str(response)
 
 
+def reject(reason: str = "rejected") -> str:
+    """Refuse the call unanswered (free of charge): `rejected` or `busy`."""
+    response = VoiceResponse()
+    response.reject(reason=reason)
+    return str(response)
+
+
+def enqueue(queue_name: str, wait_url: str, then_url: str) -> str:
+    """Put the caller in the hold queue; after <Leave/> they continue at `then_url`."""
+    response = VoiceResponse()
+    response.enqueue(queue_name, wait_url=wait_url, wait_url_method="POST")
+    response.redirect(then_url, method="POST")
+    return str(response)
+
+
+def hold_announcement(text: str, pause_seconds: int) -> str:
+    """One round of the wait URL: Twilio requests it again when it has played."""
+    response = VoiceResponse()
+    _say(response, text)
+    response.pause(length=pause_seconds)
+    return str(response)
+
+
+def leave() -> str:
+    response = VoiceResponse()
+    response.leave()
+    return str(response)
+
+
 def empty() -> str:
     """An empty document: the answer to status callbacks."""
     return str(VoiceResponse())

@@ -20,13 +20,20 @@ from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 
 from callflows import prompts
-from callflows.flow import Context, Turn, answer, start_call
+from callflows.flow import Context, ReportSubmitted, Turn, answer, start_call
 from callflows.state import PIN, Progress, step_kind
 from ivr import twiml
 from ivr.hotline import Hotline, current_hotline
 from ivr.services import WebServices
-from queues import counters
-from queues.publish import publish_call_ended, publish_call_started, publish_report
+from queues import admission, counters, screening
+from queues.defaults import HOLD_POLL_PAUSE_SECONDS
+from queues.publish import (
+    publish_block,
+    publish_call_ended,
+    publish_call_started,
+    publish_report,
+)
+from queues.screening import Caller, CallerClass
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -35,6 +42,11 @@ MAX_HOLD_RETRIES = 5
 """Hold-and-retry rounds (about 3 s each) before the caller is asked to call back."""
 PROGRESS_STEPS = frozenset({"figure", "total", "fix", "confirm"})
 UNSIGNED_EXTRAS = frozenset({"StirVerstat", "CallToken"})
+HOLD = "hold"
+"""The hold queue's wait URL step."""
+ADMITTED = "admitted"
+"""Where a held caller goes after <Leave/>."""
+HOLD_QUEUE_NAME = "hotline-hold"
 
 
 @bp.before_request
@@ -110,20 +122,62 @@ def _context(hotline: Hotline) -> Context:
     return Context(ballot=hotline.ballot, services=WebServices(hotline), now=now)
 
 
-def _start(hotline: Hotline, call_sid: str) -> str:
-    form = request.form
-    turn = start_call(call_sid, form.get("From", ""), _context(hotline))
-    body = twiml.render_turn(turn)
-    publish_call_started(
-        {
-            "call_sid": call_sid,
-            "from": form.get("From", ""),
-            "to": form.get("To", ""),
-            "stir_verstat": form.get("StirVerstat", ""),
-            "at": datetime.now(UTC).isoformat(),
-        },
-        hotline.redis,
+def _screen(hotline: Hotline, call_sid: str) -> str:
+    """A new call at /voice: classify the caller, then admit, hold, or refuse them."""
+    form, redis, settings = request.form, hotline.redis, hotline.settings
+    caller = screening.classify(
+        redis, form.get("From", ""), form.get("StirVerstat", ""), hotline.directory.chair_phones()
     )
+    if caller.caller_class == CallerClass.BLOCKLISTED:
+        return _refuse(hotline, caller, "rejected", "blocklisted")
+    if screening.over_call_rate(redis, caller):
+        return _refuse(hotline, caller, "busy", "call_rate")
+    if caller.caller_class == CallerClass.CHAIR:
+        admission.admit(redis, call_sid)
+    elif not admission.try_admit(redis, call_sid, settings.ivr_capacity):
+        if caller.priority > 0 and admission.hold_depth(redis) >= settings.hold_max:
+            return _refuse(hotline, caller, "busy", "hold_full")
+        counters.count_screening(redis, "held", caller.caller_class.value)
+        _publish_call_started(hotline, call_sid, caller, "held")
+        wait_url = f"/voice/{HOLD}?{urlencode({'p': caller.priority})}"
+        return twiml.enqueue(HOLD_QUEUE_NAME, wait_url, f"/voice/{ADMITTED}")
+    counters.count_screening(redis, "admitted", caller.caller_class.value)
+    _publish_call_started(hotline, call_sid, caller, "admitted")
+    return _start(hotline, call_sid)
+
+
+def _refuse(hotline: Hotline, caller: Caller, reason: str, why: str) -> str:
+    counters.count_screening(hotline.redis, reason, why)
+    return twiml.reject(reason)
+
+
+def _publish_call_started(hotline: Hotline, call_sid: str, caller: Caller, decision: str) -> None:
+    form = request.form
+    payload = {
+        "call_sid": call_sid,
+        "from": form.get("From", ""),
+        "to": form.get("To", ""),
+        "stir_verstat": form.get("StirVerstat", ""),
+        "caller_class": caller.caller_class.value,
+        "screening": decision,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    publish_call_started(payload, hotline.redis)
+
+
+def _hold(hotline: Hotline, call_sid: str) -> str:
+    """The hold queue's wait URL: tell the caller their place, or let them in."""
+    priority = 0 if request.args.get("p") == "0" else 1
+    capacity = hotline.settings.ivr_capacity
+    position = admission.hold_poll(hotline.redis, call_sid, priority, capacity)
+    if position == 0:
+        return twiml.leave()
+    return twiml.hold_announcement(prompts.hold_position(position), HOLD_POLL_PAUSE_SECONDS)
+
+
+def _start(hotline: Hotline, call_sid: str) -> str:
+    turn = start_call(call_sid, request.form.get("From", ""), _context(hotline))
+    body = twiml.render_turn(turn)
     hotline.store.save(turn.state, body)
     return body
 
@@ -134,31 +188,47 @@ def _step(step: str | None) -> str:
     call_sid = request.form.get("CallSid", "")
     if not call_sid:
         return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
+    if step == HOLD:
+        return _hold(hotline, call_sid)
     with hotline.store.lock(call_sid):
         loaded = hotline.store.load(call_sid)
         if loaded is None:
-            # Unknown or expired call (e.g. its state expired): start afresh instead of failing.
+            if step is None:
+                return _screen(hotline, call_sid)
+            # Let in from the hold queue, or a call whose state expired: start the flow.
+            admission.admit(hotline.redis, call_sid)
             return _start(hotline, call_sid)
         state, last_answer = loaded
         if step is None or request.args.get("n") != str(state.seq) or step != state.step:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
             return last_answer
+        admission.touch(hotline.redis, call_sid)
         digits = request.form.get("Digits", request.args.get("d"))
         turn = answer(state, digits, _context(hotline))
         body = twiml.render_turn(turn)
-        for event in turn.events:
-            # Queued before we answer: a chair hears "received" only once the report is in Redis.
-            publish_report(event.to_payload(), hotline.redis)
+        _publish_events(hotline, turn)
         hotline.store.save(turn.state, body)
         _keep_progress(hotline, turn)
+        if turn.end_reason is not None:
+            counters.count_screening(hotline.redis, "ended", turn.end_reason.value)
+            admission.release(hotline.redis, call_sid)
         return body
+
+
+def _publish_events(hotline: Hotline, turn: Turn) -> None:
+    # Queued before we answer: a chair hears "received" only once the report is in Redis.
+    for event in turn.events:
+        if isinstance(event, ReportSubmitted):
+            publish_report(event.to_payload(), hotline.redis)
+        else:
+            publish_block(event.to_payload(), hotline.redis)
 
 
 def _keep_progress(hotline: Hotline, turn: Turn) -> None:
     state = turn.state
     if not state.authenticated or state.precinct_id is None:
         return
-    if turn.events:
+    if any(isinstance(event, ReportSubmitted) for event in turn.events):
         hotline.store.clear_progress(state.precinct_id)
     elif step_kind(state.step) in PROGRESS_STEPS:
         hotline.store.save_progress(state.precinct_id, Progress.of(state))
@@ -169,6 +239,7 @@ def _status() -> str:
     form = request.form
     call_sid = form.get("CallSid", "")
     if call_sid:
+        admission.release(hotline.redis, call_sid)
         loaded = hotline.store.load(call_sid)
         precinct_id = loaded[0].precinct_id if loaded else None
         publish_call_ended(

@@ -10,8 +10,10 @@ from models.entities import (
     Election,
     Precinct,
     Report,
+    ReportDraft,
     ReportStatus,
 )
+from models.staff import StaffRole, StaffUser
 
 __all__ = [
     "NEEDS_REVIEW",
@@ -22,7 +24,10 @@ __all__ = [
     "Election",
     "Precinct",
     "Report",
+    "ReportDraft",
     "ReportStatus",
+    "StaffRole",
+    "StaffUser",
     "make_engine",
     "make_session_factory",
 ]

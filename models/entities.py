@@ -133,6 +133,20 @@ class Report(Base):
     precinct: Mapped[Precinct] = relationship(back_populates="reports")
 
 
+class ReportDraft(Base):
+    """The blocks a chair has completed on a report not yet submitted, kept so a chair can
+    resume after a dropped call even if Redis lost the call's state."""
+
+    __tablename__ = "report_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    precinct_id: Mapped[str] = mapped_column(String(7), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    # {"first": {"figures": [...], "total": 40, "flagged": ""}, ...}
+    blocks: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class BlockedNumber(Base):
     """A phone number refused at the door (`<Reject>`); entries are never deleted, only lifted."""
 

@@ -20,3 +20,27 @@ FAILURE_TTL_SECONDS = 30 * 24 * 3600
 
 JOB_TIMEOUT_SECONDS = 60
 """A commit that takes longer than this is killed and retried."""
+
+CALL_RATE_LIMIT = 6
+"""Calls one number may place within CALL_RATE_WINDOW_SECONDS before it hears busy."""
+
+CALL_RATE_WINDOW_SECONDS = 600
+"""The window of the call-rate limit."""
+
+NUMBER_PIN_FAILURE_LIMIT = 5
+"""Wrong PINs from one number (over all its calls and precincts) before it is blocked."""
+
+PRECINCT_PIN_FAILURE_LIMIT = 10
+"""Wrong PINs for one precinct from numbers other than its chair's before it is locked."""
+
+PIN_FAILURE_WINDOW_SECONDS = 12 * 3600
+"""How long PIN failures count, and how long the resulting block or lock lasts: a night."""
+
+IVR_STALE_SECONDS = 300
+"""A call in the IVR that made no request for this long has gone: its slot is reclaimed."""
+
+HOLD_STALE_SECONDS = 90
+"""A held caller whose wait music has not polled for this long has hung up."""
+
+HOLD_POLL_PAUSE_SECONDS = 8
+"""Pause between hold announcements (each announcement is a poll of the wait URL)."""

@@ -11,45 +11,51 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callflows.caucus import sde
-from models import AuditEvent, Call, Precinct, Report, ReportStatus
+from models import AuditEvent, Call, Precinct, Report, ReportDraft, ReportStatus
 from queues import runtime
+from queues.screening import normalise
 
 log = logging.getLogger(__name__)
 
 
 def commit_report(payload: dict[str, Any]) -> str:
-    """Store a confirmed report once; returns "committed", "flagged" or "duplicate"."""
+    """Store a confirmed report once; returns its status, or "repeat" for a job run again."""
     sessions = runtime.sessions()
     try:
         with sessions.begin() as session:
             if session.get(Report, payload["report_id"]) is not None:
-                return "duplicate"
+                return "repeat"
             report = _build_report(session, payload)
             session.add(report)
             session.add(_audit("report.received", report))
+            session.execute(
+                delete(ReportDraft).where(ReportDraft.precinct_id == payload["precinct_id"])
+            )
             status = report.status
     except IntegrityError:
         # Another worker committed the same report between our check and our insert.
         with sessions() as session:
             if session.get(Report, payload["report_id"]) is not None:
-                return "duplicate"
+                return "repeat"
         raise
     log.info("report %s for precinct %s: %s", payload["report_id"], payload["precinct_id"], status)
     return status
 
 
 def _build_report(session: Session, payload: dict[str, Any]) -> Report:
+    # Locking the precinct's row serializes reports for one precinct across workers.
     precinct = session.scalars(
-        select(Precinct).where(Precinct.precinct_id == payload["precinct_id"])
+        select(Precinct).where(Precinct.precinct_id == payload["precinct_id"]).with_for_update()
     ).one()
     delegates = payload["figures"]["delegates"]
     per_delegate = precinct.sde_per_county_delegate or 0
-    status = ReportStatus.FLAGGED if payload["flagged"] else ReportStatus.COMMITTED
+    findings: list[dict[str, Any]] = []
+    status = decide_status(session, precinct, payload, findings)
     return Report(
         id=payload["report_id"],
         precinct=precinct,
@@ -63,10 +69,31 @@ def _build_report(session: Session, payload: dict[str, Any]) -> Report:
         stated_totals=payload["totals"],
         sdes=[str(sde(count, per_delegate)) for count in delegates],
         flagged_blocks=payload["flagged"],
-        findings=[],
+        findings=findings,
         received_at=datetime.fromisoformat(payload["received_at"]),
         committed_at=datetime.now(UTC),
     )
+
+
+def decide_status(
+    session: Session, precinct: Precinct, payload: dict[str, Any], findings: list[dict[str, Any]]
+) -> ReportStatus:
+    """Where a new report goes: quarantine, duplicate, conflict, flagged, or the results."""
+    caller, _ = normalise(payload["caller"])
+    if precinct.chair_phone and caller != precinct.chair_phone:
+        # A right PIN from a number that is not the chair's: perhaps a PIN read off a photo.
+        return ReportStatus.QUARANTINED
+    committed = session.scalars(
+        select(Report)
+        .where(Report.precinct_pk == precinct.id, Report.status == ReportStatus.COMMITTED)
+        .order_by(Report.received_at.desc())
+    ).first()
+    if committed is not None:
+        same = committed.figures == payload["figures"]
+        return ReportStatus.DUPLICATE if same else ReportStatus.CONFLICT
+    if payload["flagged"] or findings:
+        return ReportStatus.FLAGGED
+    return ReportStatus.COMMITTED
 
 
 def _audit(action: str, report: Report) -> AuditEvent:
@@ -78,6 +105,31 @@ def _audit(action: str, report: Report) -> AuditEvent:
     )
 
 
+def record_block(payload: dict[str, Any]) -> None:
+    """Keep a completed block of a report in progress (the latest call's blocks win)."""
+    with runtime.sessions().begin() as session:
+        submitted = session.scalars(select(Report.id).where(Report.call_sid == payload["call_sid"]))
+        if submitted.first() is not None:
+            return  # run after the report it belongs to was committed: nothing to resume
+        draft = session.scalars(
+            select(ReportDraft).where(ReportDraft.precinct_id == payload["precinct_id"])
+        ).one_or_none()
+        if draft is None:
+            draft = ReportDraft(precinct_id=payload["precinct_id"], blocks={})
+            session.add(draft)
+        if draft.call_sid != payload["call_sid"]:
+            # A new call started the report over: its blocks replace the old call's.
+            draft.blocks = {}
+            draft.call_sid = payload["call_sid"]
+        block = {
+            "figures": payload["figures"],
+            "total": payload["total"],
+            "flagged": payload["flagged"],
+        }
+        draft.blocks = {**draft.blocks, payload["block"]: block}
+        draft.updated_at = datetime.fromisoformat(payload["at"])
+
+
 def record_call_started(payload: dict[str, Any]) -> None:
     """Note a new call; safe to run twice and in any order with `record_call_ended`."""
     with runtime.sessions().begin() as session:
@@ -85,6 +137,8 @@ def record_call_started(payload: dict[str, Any]) -> None:
         call.from_number = payload.get("from", "")
         call.to_number = payload.get("to", "")
         call.stir_verstat = payload.get("stir_verstat", "")
+        call.caller_class = payload.get("caller_class", "")
+        call.screening = payload.get("screening", "")
         call.started_at = datetime.fromisoformat(payload["at"])
 
 

@@ -41,6 +41,11 @@ def publish_report(payload: dict[str, Any], connection: Redis) -> None:
     _enqueue(REPORTS_QUEUE, "queues.jobs.commit_report", payload, connection, payload["report_id"])
 
 
+def publish_block(payload: dict[str, Any], connection: Redis) -> None:
+    """Queue a completed block so a dropped call can resume even if Redis loses its state."""
+    _enqueue(REPORTS_QUEUE, "queues.jobs.record_block", payload, connection, None)
+
+
 def publish_call_started(payload: dict[str, Any], connection: Redis) -> None:
     _enqueue(EVENTS_QUEUE, "queues.jobs.record_call_started", payload, connection, None)
 

@@ -8,7 +8,7 @@ import pytest
 
 from callflows import flow, prompts
 from callflows.ballots import load_ballot
-from callflows.flow import Context, PrecinctInfo, ReportSubmitted, Turn
+from callflows.flow import Context, PinCheck, PrecinctInfo, ReportSubmitted, Turn
 from callflows.state import CallState, Progress
 
 BALLOT = load_ballot("iowa2020")
@@ -28,8 +28,8 @@ class FakeServices:
     def find_precinct(self, precinct_id: str) -> PrecinctInfo | None:
         return ADAIR_1NW if precinct_id == "948199" else None
 
-    def check_pin(self, precinct_id: str, pin: str) -> bool:
-        return self.pins.get(precinct_id) == pin
+    def check_pin(self, precinct_id: str, pin: str, caller: str) -> PinCheck:
+        return PinCheck.RIGHT if self.pins.get(precinct_id) == pin else PinCheck.WRONG
 
     def new_receipt(self) -> str:
         self.receipts += 1

@@ -67,7 +67,7 @@ def test_committing_the_same_report_twice_leaves_one(
     hotline: Hotline, adair: dict[str, str]
 ) -> None:
     assert jobs.commit_report(payload()) == "committed"
-    assert jobs.commit_report(payload()) == "duplicate"
+    assert jobs.commit_report(payload()) == "repeat"
     with hotline.sessions() as session:
         assert session.query(Report).count() == 1
         assert session.query(AuditEvent).filter_by(action="report.received").count() == 1

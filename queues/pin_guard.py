@@ -1,0 +1,64 @@
+"""Limits on PIN guessing: per call (in the flow), per number, and per precinct.
+
+A number that keys NUMBER_PIN_FAILURE_LIMIT wrong PINs is blocked from PIN entry for the
+night; a precinct that gets PRECINCT_PIN_FAILURE_LIMIT wrong PINs from numbers other than
+its chair's registered phone is locked for the night, except from that phone. Callers
+with a withheld number share one count (with four times the limit), since they cannot be
+told apart. The README states the resulting odds.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+
+from queues import counters
+from queues.defaults import (
+    NUMBER_PIN_FAILURE_LIMIT,
+    PIN_FAILURE_WINDOW_SECONDS,
+    PRECINCT_PIN_FAILURE_LIMIT,
+)
+
+PREFIX = "hotline:pin"
+WITHHELD_BUCKET = "withheld"
+WITHHELD_LIMIT = 4 * NUMBER_PIN_FAILURE_LIMIT
+
+
+def _number_key(number: str) -> str:
+    return number or WITHHELD_BUCKET
+
+
+def number_blocked(redis: Redis, number: str) -> bool:
+    return bool(redis.exists(f"{PREFIX}:blocked:{_number_key(number)}"))
+
+
+def precinct_locked(redis: Redis, precinct_id: str) -> bool:
+    return bool(redis.exists(f"{PREFIX}:locked:{precinct_id}"))
+
+
+def record_failure(redis: Redis, precinct_id: str, number: str, from_chair_phone: bool) -> None:
+    """Count a wrong PIN; block the number or lock the precinct when a limit is reached."""
+    who = _number_key(number)
+    limit = WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT
+    counters.add_event(redis, "pin_failures")
+    if _count(redis, f"{PREFIX}:failures:number:{who}") == limit:
+        redis.set(f"{PREFIX}:blocked:{who}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+        counters.add_event(redis, "numbers_blocked")
+    if from_chair_phone:
+        return
+    if _count(redis, f"{PREFIX}:failures:precinct:{precinct_id}") == PRECINCT_PIN_FAILURE_LIMIT:
+        redis.set(f"{PREFIX}:locked:{precinct_id}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+        counters.add_event(redis, "precinct_locks")
+
+
+def _count(redis: Redis, key: str) -> int:
+    with redis.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, PIN_FAILURE_WINDOW_SECONDS, nx=True)
+        count, _ = pipe.execute()
+    return int(count)
+
+
+def locked_precincts(redis: Redis) -> list[str]:
+    """Precinct IDs locked now, for staff."""
+    prefix = f"{PREFIX}:locked:"
+    return sorted(key.decode().removeprefix(prefix) for key in redis.scan_iter(f"{prefix}*"))
