@@ -30,10 +30,9 @@ class WebServices:
         entry = self._hotline.directory.get(precinct_id)
         from_chair_phone = bool(entry and entry.chair_phone and entry.chair_phone == number)
         # Checked before the PIN, so a blocked guesser learns nothing from further tries.
-        if pin_guard.number_blocked(redis, number):
-            return PinCheck.NUMBER_BLOCKED
-        if not from_chair_phone and pin_guard.precinct_locked(redis, precinct_id):
-            return PinCheck.PRECINCT_LOCKED
+        refused = pin_guard.pin_entry_refused(redis, precinct_id, number, from_chair_phone)
+        if refused:
+            return PinCheck(refused)
         stored = entry.pin_hmac if entry else None
         if pin_matches(self._hotline.settings.pin_key, precinct_id, pin, stored):
             screening.remember_authenticated(redis, number)

@@ -30,6 +30,11 @@ CALL_RATE_WINDOW_SECONDS = 600
 NUMBER_PIN_FAILURE_LIMIT = 5
 """Wrong PINs from one number (over all its calls and precincts) before it is blocked."""
 
+CHAIR_PHONE_PIN_FAILURE_LIMIT = 9
+"""Wrong PINs for a precinct from its chair's own registered phone before that phone is
+blocked from it: a spoofer of the chair's number gets no more tries than this, and a chair
+who mistypes a few times is never locked out."""
+
 PRECINCT_PIN_FAILURE_LIMIT = 10
 """Wrong PINs for one precinct from numbers other than its chair's before it is locked."""
 

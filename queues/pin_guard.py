@@ -2,9 +2,10 @@
 
 A number that keys NUMBER_PIN_FAILURE_LIMIT wrong PINs is blocked from PIN entry for the
 night; a precinct that gets PRECINCT_PIN_FAILURE_LIMIT wrong PINs from numbers other than
-its chair's registered phone is locked for the night, except from that phone. Callers
-with a withheld number share one count (with four times the limit), since they cannot be
-told apart. The README states the resulting odds.
+its chair's registered phone is locked for the night, except from that phone; that phone
+itself is blocked from its precinct after CHAIR_PHONE_PIN_FAILURE_LIMIT wrong PINs (caller
+ID can be spoofed). Callers with a withheld number share one count (with four times the
+limit), since they cannot be told apart. The README states the resulting odds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from redis import Redis
 
 from queues import counters
 from queues.defaults import (
+    CHAIR_PHONE_PIN_FAILURE_LIMIT,
     NUMBER_PIN_FAILURE_LIMIT,
     PIN_FAILURE_WINDOW_SECONDS,
     PRECINCT_PIN_FAILURE_LIMIT,
@@ -35,16 +37,37 @@ def precinct_locked(redis: Redis, precinct_id: str) -> bool:
     return bool(redis.exists(f"{PREFIX}:locked:{precinct_id}"))
 
 
+def chair_phone_blocked(redis: Redis, precinct_id: str) -> bool:
+    return bool(redis.exists(f"{PREFIX}:blocked-chair-phone:{precinct_id}"))
+
+
+def pin_entry_refused(redis: Redis, precinct_id: str, number: str, from_chair_phone: bool) -> str:
+    """Why this caller may not try a PIN for this precinct now ("" if they may)."""
+    if from_chair_phone:
+        return "number_blocked" if chair_phone_blocked(redis, precinct_id) else ""
+    if number_blocked(redis, number):
+        return "number_blocked"
+    if precinct_locked(redis, precinct_id):
+        return "precinct_locked"
+    return ""
+
+
 def record_failure(redis: Redis, precinct_id: str, number: str, from_chair_phone: bool) -> None:
     """Count a wrong PIN; block the number or lock the precinct when a limit is reached."""
+    counters.add_event(redis, "pin_failures")
+    if from_chair_phone:
+        key = f"{PREFIX}:failures:chair-phone:{precinct_id}"
+        if _count(redis, key) == CHAIR_PHONE_PIN_FAILURE_LIMIT:
+            redis.set(
+                f"{PREFIX}:blocked-chair-phone:{precinct_id}", 1, ex=PIN_FAILURE_WINDOW_SECONDS
+            )
+            counters.add_event(redis, "numbers_blocked")
+        return
     who = _number_key(number)
     limit = WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT
-    counters.add_event(redis, "pin_failures")
     if _count(redis, f"{PREFIX}:failures:number:{who}") == limit:
         redis.set(f"{PREFIX}:blocked:{who}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
         counters.add_event(redis, "numbers_blocked")
-    if from_chair_phone:
-        return
     if _count(redis, f"{PREFIX}:failures:precinct:{precinct_id}") == PRECINCT_PIN_FAILURE_LIMIT:
         redis.set(f"{PREFIX}:locked:{precinct_id}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
         counters.add_event(redis, "precinct_locks")

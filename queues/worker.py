@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis import Redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
-from queues import runtime
+from queues import counters, runtime
 from queues.defaults import WORKER_QUEUES
 from queues.publish import queue
 
@@ -16,7 +20,19 @@ def make_worker(connection: Redis, *, in_process: bool = False) -> Worker | Simp
     """A worker on the hotline's queues; `in_process` runs jobs without forking (tests)."""
     worker_class = SimpleWorker if in_process else Worker
     queues = [queue(name, connection) for name in WORKER_QUEUES]
-    return worker_class(queues, connection=connection, serializer=JSONSerializer)
+    return worker_class(
+        queues,
+        connection=connection,
+        serializer=JSONSerializer,
+        exception_handlers=[_count_abandoned],
+    )
+
+
+def _count_abandoned(job: Job, exc_type: type[BaseException], *_: Any) -> bool:
+    """Staff see how many jobs lost their worker mid-run (rq retries them)."""
+    if issubclass(exc_type, AbandonedJobError):
+        counters.add_event(job.connection, "abandoned_jobs")
+    return True
 
 
 def run_worker(

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from callflows.ballots import Ballot
-from ivr.softphone import Answer, CallRecord, FlaskClientTransport, GatherPrompt, Keys, Softphone
+from ivr.softphone import (
+    Answer,
+    CallRecord,
+    FlaskClientTransport,
+    GatherPrompt,
+    Keys,
+    Softphone,
+    Transport,
+)
 from ivr.worksheets import Worksheet
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 
@@ -16,15 +24,18 @@ def place_call(
     *,
     from_number: str = "+15155550123",
     call_sid: str | None = None,
+    transport: Transport | None = None,
+    stir_verstat: str = "",
 ) -> CallRecord:
     phone = Softphone(
-        FlaskClientTransport(client),
+        transport or FlaskClientTransport(client),
         f"{PUBLIC_BASE_URL}/voice",
         AUTH_TOKEN,
         from_number=from_number,
         status_callback_url=f"{PUBLIC_BASE_URL}/voice/status",
         fallback_url=f"{PUBLIC_BASE_URL}/voice/fallback",
         call_sid=call_sid,
+        extra_params={"StirVerstat": stir_verstat} if stir_verstat else None,
     )
     return phone.call(answer)
 
