@@ -2,8 +2,9 @@
 
 The input is rows of a results export, one row per site and candidate, as dicts with the
 columns county, precinct, precinct_id, candidate, first_alignment, final_alignment,
-county_delegates and sde (optional: is_satellite, status, receipt). Nothing here reads
-files; callers pass iterables of dicts (for example from ``csv.DictReader``).
+county_delegates and sde (optional: is_satellite, status, receipt). The checks use the
+head counts and county_delegates; sde is not needed, since it follows from the delegates.
+Nothing here reads files; callers pass iterables of dicts (e.g. from ``csv.DictReader``).
 
 Sites are keyed by (county, precinct), because precinct_id is blank for a few satellites.
 A site whose delegates_to_elect is unknown is handled like this:

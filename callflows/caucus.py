@@ -64,12 +64,20 @@ def viability_threshold(delegates_to_elect: int, attendance: int) -> int:
 
 
 def is_viable(count: int, delegates_to_elect: int, attendance: int) -> bool:
-    """Tell whether a group of ``count`` people is viable (an empty group never is)."""
-    return count > 0 and count >= viability_threshold(delegates_to_elect, attendance)
+    """Tell whether a group of ``count`` people is viable.
+
+    An empty group never is, nor is any group where nobody is to be elected (D = 0).
+    """
+    threshold = viability_threshold(delegates_to_elect, attendance)
+    return delegates_to_elect > 0 and count > 0 and count >= threshold
 
 
 def satellite_delegates(attendance: int) -> int:
-    """Return the delegates a satellite caucus elects for its first-alignment attendance."""
+    """Return the delegates a satellite caucus elects for its first-alignment attendance.
+
+    1-20 people elect 4, 21-40 elect 5, and so on up to 9 for more than 100. An attendance
+    of 0 falls in the lowest band, so the answer is 4.
+    """
     if attendance < 0:
         raise ValueError("attendance must not be negative")
     for upper, delegates in _SATELLITE_TABLE:
@@ -128,7 +136,9 @@ class Allocation:
 
     ``base`` is the deterministic part: every group's delegates before any game of chance.
     ``games`` lists the ties settled by lot (at most one is ever needed). ``outcomes`` is
-    every delegate vector the rules allow, one per result of the games.
+    every delegate vector the rules allow, one per result of the games. ``viable`` marks the
+    viable final groups; with D = 1 that is every group with anyone in it, since the largest
+    of them wins.
 
     When ``too_many_viable_groups`` is set there are more viable groups than delegates, so
     the groups in ``must_realign`` (and the losers of a MUST_REALIGN game) must realign.
@@ -189,8 +199,9 @@ def allocate(
     d = delegates_to_elect
     attendance = sum(first_counts)
     threshold = viability_threshold(d, attendance)
-    # With nobody in the room, or nothing to elect, no group can earn a delegate.
-    viable = tuple(d > 0 and attendance > 0 and is_viable(c, d, attendance) for c in final_counts)
+    # With nobody counted in the first alignment no group can earn a delegate, even if the
+    # final alignment (wrongly) has people in it.
+    viable = tuple(attendance > 0 and is_viable(c, d, attendance) for c in final_counts)
     if not any(viable):
         return Allocation(d, attendance, threshold, viable, _zeros(final_counts))
     if d == 1:

@@ -226,24 +226,25 @@ def _delegates_to_nonviable(
     for i, (name, count, given) in enumerate(zip(names, final, delegates, strict=True)):
         if given <= 0 or allocation.viable[i]:
             continue
-        spoken = f"Your worksheet gives {name} {_delegates(given)}, but {name} " + _why_nonviable(
-            count, allocation
+        reason = _why_nonviable(name, count, allocation)
+        spoken = f"Your worksheet gives {name} {_delegates(given)}, but {reason}"
+        written = (
+            f"{name}: {given} delegate(s) but not viable "
+            f"({_why_nonviable_terse(count, allocation)})"
         )
-        reason = _why_nonviable_terse(count, allocation)
-        written = f"{name}: {given} delegate(s) but not viable ({reason})"
         findings.append(Finding(DELEGATES_TO_NONVIABLE_GROUP, spoken, written, (i,)))
     return findings
 
 
-def _why_nonviable(count: int, allocation: Allocation) -> str:
+def _why_nonviable(name: str, count: int, allocation: Allocation) -> str:
     if allocation.attendance == 0:
         return "no one was counted in the first alignment, so no group can be viable."
     if allocation.delegates_to_elect == 0:
         return "this precinct elects no delegates."
     if count == 0:
-        return "had nobody in the final alignment."
+        return f"{name} had nobody in the final alignment."
     return (
-        f"had {_people(count)} of {allocation.attendance} in the final alignment, "
+        f"{name} had {_people(count)} of {allocation.attendance} in the final alignment, "
         f"below the {allocation.threshold} needed to be viable."
     )
 

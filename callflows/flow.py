@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from callflows import prompts
+from callflows import checks, prompts
 from callflows.ballots import Ballot
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
 from callflows.state import (
+    CHANCE,
     CONFIRM,
     DONE,
     PIN,
@@ -116,6 +117,8 @@ class ReportSubmitted:
     totals: dict[str, int]
     flagged: dict[str, str]
     received_at: str
+    chance: list[str]
+    """The groups the chair said won the game of chance, if one decided the delegates."""
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -201,6 +204,12 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         return Prompt(step, prompts.ASK_RESUME, num_digits=1, finish_on_key="")
     if kind == CONFIRM:
         return Prompt(step, prompts.ASK_CONFIRM, num_digits=1, finish_on_key="")
+    if kind == CHANCE:
+        pending = checks.pending_game(ctx.ballot, state)
+        assert pending is not None, "the chance step is reached only when a game decides"
+        finding, game = pending
+        question = checks.chance_question(ctx.ballot, game)
+        return Prompt(step, f"{finding.spoken} {question}", num_digits=game.winners, timeout=10)
     block = ctx.ballot.block(step_block(step))
     if kind == "figure":
         position = step_position(step)
@@ -210,7 +219,11 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         return Prompt(step, text)
     if kind == "total":
         return Prompt(step, prompts.ask_total(block.spoken))
-    return Prompt(step, prompts.ask_fix(block.spoken), num_digits=1, finish_on_key="")
+    problems = checks.block_problems(ctx.ballot, state, block.key)
+    total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
+    menu = prompts.ask_fix(block.spoken, total_wrong=total_wrong)
+    text = " ".join([*(p.spoken for p in problems), menu])
+    return Prompt(step, text, num_digits=1, finish_on_key="")
 
 
 def _ask(state: CallState, ctx: Context, *say: str, events: tuple[Event, ...] = ()) -> Turn:
@@ -377,31 +390,59 @@ def _on_total(state: CallState, digits: str, ctx: Context) -> Turn:
     if isinstance(stated, EntryError):
         return _invalid(state, ctx, prompts.entry_error(stated, maximum=MAX_TOTAL))
     state.totals[block] = stated
-    added = sum(value or 0 for value in state.figures[block])
-    if added != stated:
-        _goto(state, fix_step(block))
-        spoken = ctx.ballot.block(block).spoken
-        return _ask(state, ctx, prompts.total_mismatch(spoken, added, stated))
     state.flagged.pop(block, None)
-    return _block_done(state, ctx, block, prompts.total_matches())
+    added = sum(value or 0 for value in state.figures[block])
+    return _after_block(state, ctx, block, *([prompts.total_matches()] if added == stated else []))
+
+
+def _after_block(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
+    """Run the checks the block makes possible, while the chair is still on the line."""
+    if checks.block_problems(ctx.ballot, state, block):
+        _goto(state, fix_step(block))
+        return _ask(state, ctx, *say)
+    if block == "delegates" and checks.pending_game(ctx.ballot, state) is not None:
+        state.chance = []
+        _goto(state, CHANCE)
+        return _ask(state, ctx, *say)
+    return _block_done(state, ctx, block, *say)
 
 
 def _on_fix(state: CallState, digits: str, ctx: Context) -> Turn:
     block = step_block(state.step)
     spoken = ctx.ballot.block(block).spoken
+    problems = checks.block_problems(ctx.ballot, state, block)
+    total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
     if digits == "1":
         state.figures[block] = [None] * len(ctx.ballot.groups)
         state.totals.pop(block, None)
         state.flagged.pop(block, None)
+        if block == "delegates":
+            state.chance = []
         _goto(state, figure_step(block, 1))
         return _ask(state, ctx, prompts.rekey_block(spoken))
     if digits == "2":
-        state.flagged[block] = "total_mismatch"
+        state.flagged[block] = ",".join(p.code for p in problems) or checks.TOTAL_MISMATCH
         return _block_done(state, ctx, block, prompts.kept_flagged())
-    if digits == "3":
+    if digits == "3" and total_wrong:
         _goto(state, total_step(block))
         return _ask(state, ctx)
-    return _invalid(state, ctx, prompts.PRESS_ONE_TWO_OR_THREE)
+    return _invalid(
+        state, ctx, prompts.PRESS_ONE_TWO_OR_THREE if total_wrong else prompts.PRESS_ONE_OR_TWO
+    )
+
+
+def _on_chance(state: CallState, digits: str, ctx: Context) -> Turn:
+    pending = checks.pending_game(ctx.ballot, state)
+    if pending is None:
+        return _block_done(state, ctx, "delegates")
+    winners = checks.parse_winners(digits, pending[1])
+    if winners is None:
+        return _invalid(state, ctx, checks.chance_question(ctx.ballot, pending[1]))
+    state.chance = winners
+    if checks.block_problems(ctx.ballot, state, "delegates"):
+        _goto(state, fix_step("delegates"))
+        return _ask(state, ctx)
+    return _block_done(state, ctx, "delegates", prompts.THANK_YOU)
 
 
 def _block_done(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
@@ -476,6 +517,7 @@ def _submitted(state: CallState, ctx: Context) -> ReportSubmitted:
         totals=dict(state.totals),
         flagged=dict(state.flagged),
         received_at=ctx.now,
+        chance=[ctx.ballot.groups[g].name for g in state.chance],
     )
 
 
@@ -486,5 +528,6 @@ _HANDLERS: dict[str, Callable[[CallState, str, Context], Turn]] = {
     "figure": _on_figure,
     "total": _on_total,
     "fix": _on_fix,
+    CHANCE: _on_chance,
     CONFIRM: _on_confirm,
 }

@@ -108,11 +108,17 @@ def total_mismatch(block: str, added: int, stated: int) -> str:
     return f"Your {block} figures add up to {added}, but your worksheet total is {stated}."
 
 
-def ask_fix(block: str) -> str:
-    return (
+def ask_fix(block: str, *, total_wrong: bool) -> str:
+    menu = (
         f"Press 1 to key the {block} again. "
-        "Press 2 to keep these figures and submit them flagged for review. "
-        "Press 3 to key the total again."
+        "Press 2 to keep these figures and submit them flagged for review."
+    )
+    return f"{menu} Press 3 to key the total again." if total_wrong else menu
+
+
+def chance_mismatch(expected: str, reported: str) -> str:
+    return (
+        f"With that result, the delegates would be {expected}, but your worksheet has {reported}."
     )
 
 

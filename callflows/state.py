@@ -14,6 +14,7 @@ from typing import Any
 PRECINCT = "precinct"
 PIN = "pin"
 RESUME = "resume"
+CHANCE = "chance"
 CONFIRM = "confirm"
 DONE = "done"
 
@@ -66,6 +67,8 @@ class CallState:
     figures: dict[str, list[int | None]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
     flagged: dict[str, str] = field(default_factory=dict)
+    # The winners of the game of chance the chair reported (group indices).
+    chance: list[int] = field(default_factory=list)
     report_id: str = ""
     receipt: str = ""
 

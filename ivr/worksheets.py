@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from callflows.ballots import Ballot
+from callflows.caucus import allocate, satellite_delegates
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_2020 = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precinct_candidate_results.csv"
@@ -24,6 +26,19 @@ class Worksheet:
     final: dict[str, int] = field(default_factory=dict)
     delegates: dict[str, int] = field(default_factory=dict)
     sde: dict[str, float] = field(default_factory=dict)
+    delegates_to_elect: int | None = None
+
+    def game_winners(self, ballot: Ballot) -> list[int]:
+        """The option numbers a chair keys to say who won the game of chance (if any)."""
+        first, final = self.block(ballot, "first"), self.block(ballot, "final")
+        d = self.delegates_to_elect
+        allocation = allocate(d if d is not None else satellite_delegates(sum(first)), first, final)
+        delegates = tuple(self.block(ballot, "delegates"))
+        for game in allocation.games:
+            for won in itertools.combinations(game.groups, game.winners):
+                if allocation.resolve(won) == delegates:
+                    return [game.groups.index(g) + 1 for g in won]
+        return []
 
     def block(self, ballot: Ballot, key: str) -> list[int]:
         """The block's figures in ballot order (a candidate missing from the file is 0)."""
@@ -38,7 +53,9 @@ class Worksheet:
         }
 
 
-def load_worksheets(path: Path = RESULTS_2020) -> dict[tuple[str, str], Worksheet]:
+def load_worksheets(
+    path: Path = RESULTS_2020, precincts: Path = PRECINCTS_2020
+) -> dict[tuple[str, str], Worksheet]:
     """Worksheets keyed by (county, precinct name), in file order."""
     sheets: dict[tuple[str, str], Worksheet] = {}
     with path.open(newline="", encoding="utf-8") as handle:
@@ -53,4 +70,9 @@ def load_worksheets(path: Path = RESULTS_2020) -> dict[tuple[str, str], Workshee
             # The sites with no results at all leave delegates blank.
             sheet.delegates[name] = int(row["county_delegates"] or 0)
             sheet.sde[name] = float(row["sde"] or 0)
+    with precincts.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            found = sheets.get((row["county"], row["precinct"]))
+            if found is not None and row["delegates_to_elect"]:
+                found.delegates_to_elect = int(row["delegates_to_elect"])
     return sheets

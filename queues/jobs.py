@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from callflows.caucus import sde
+from callflows.caucus import satellite_delegates, sde
+from callflows.findings import TIE_NEEDS_GAME_OF_CHANCE, check_report
 from models import AuditEvent, Call, Precinct, Report, ReportDraft, ReportStatus
 from queues import runtime
 from queues.screening import normalise
@@ -54,7 +55,7 @@ def _build_report(session: Session, payload: dict[str, Any]) -> Report:
     ).one()
     delegates = payload["figures"]["delegates"]
     per_delegate = precinct.sde_per_county_delegate or 0
-    findings: list[dict[str, Any]] = []
+    findings = report_findings(precinct, payload)
     status = decide_status(session, precinct, payload, findings)
     return Report(
         id=payload["report_id"],
@@ -75,6 +76,30 @@ def _build_report(session: Session, payload: dict[str, Any]) -> Report:
     )
 
 
+def report_findings(precinct: Precinct, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The caucus-math findings on the whole report, as `hotline audit` would find them."""
+    figures = payload["figures"]
+    first, final, delegates = figures["first"], figures["final"], figures["delegates"]
+    d = precinct.delegates_to_elect
+    if d is None:
+        d = satellite_delegates(sum(first))
+    found = check_report(payload["groups"], first, final, delegates, d)
+    findings = [
+        {
+            "code": f.code,
+            "spoken": f.spoken,
+            "written": f.written,
+            "groups": [payload["groups"][g] for g in f.groups],
+            "informational": f.informational,
+        }
+        for f in found
+    ]
+    for finding in findings:
+        if finding["code"] == TIE_NEEDS_GAME_OF_CHANCE and payload.get("chance"):
+            finding["reported_winners"] = payload["chance"]
+    return findings
+
+
 def decide_status(
     session: Session, precinct: Precinct, payload: dict[str, Any], findings: list[dict[str, Any]]
 ) -> ReportStatus:
@@ -91,7 +116,7 @@ def decide_status(
     if committed is not None:
         same = committed.figures == payload["figures"]
         return ReportStatus.DUPLICATE if same else ReportStatus.CONFLICT
-    if payload["flagged"] or findings:
+    if payload["flagged"] or any(not finding["informational"] for finding in findings):
         return ReportStatus.FLAGGED
     return ReportStatus.COMMITTED
 

@@ -114,6 +114,11 @@ def test_empty_group_is_never_viable_even_without_threshold() -> None:
     assert is_viable(1, 1, 10)
 
 
+def test_nothing_is_viable_where_nobody_is_elected() -> None:
+    assert not is_viable(5, 0, 10)
+    assert allocate(0, (5, 5), (5, 5)).outcomes == ((0, 0),)
+
+
 def test_final_viability_is_measured_against_first_alignment_attendance() -> None:
     # 14 of the 84 still in the room is over 15%, but 14 of the 100 who attended is not.
     allocation = allocate(4, (50, 20, 30), (50, 20, 14))

@@ -224,7 +224,18 @@ def test_delegates_with_nobody_in_the_first_alignment() -> None:
         DELEGATES_TO_NONVIABLE_GROUP,
         DELEGATES_TO_NONVIABLE_GROUP,
     ]
-    assert "no one was counted in the first alignment" in findings[1].spoken
+    assert findings[1].spoken == (
+        "Your worksheet gives Biden 1 delegate, but no one was counted in the first "
+        "alignment, so no group can be viable."
+    )
+
+
+def test_delegates_where_nobody_is_elected() -> None:
+    findings = check_report(THREE, (5, 5, 0), (5, 5, 0), (1, 0, 0), 0)
+    finding = only(findings, DELEGATES_TO_NONVIABLE_GROUP)
+    assert finding.spoken == (
+        "Your worksheet gives Biden 1 delegate, but this precinct elects no delegates."
+    )
 
 
 def test_columns_must_match_the_names() -> None:
@@ -243,3 +254,12 @@ def test_every_sentence_is_plain_text() -> None:
         assert finding.spoken.endswith(".")
         assert finding.written
         assert "  " not in finding.spoken
+
+
+def test_delegate_to_a_group_nobody_stayed_in() -> None:
+    findings = check_report(THREE, (5, 3, 2), (8, 0, 2), (0, 1, 0), 1)
+    finding = only(findings, DELEGATES_TO_NONVIABLE_GROUP)
+    assert finding.spoken == (
+        "Your worksheet gives Sanders 1 delegate, but Sanders had nobody in the final alignment."
+    )
+    assert finding.written == "Sanders: 1 delegate(s) but not viable (final 0)"

@@ -67,6 +67,13 @@ class Call:
         self.key_all(*(str(v) for v in values))
         return self.key(str(sum(values) if total is None else total))
 
+    def key_worksheet(self) -> Turn:
+        """Adair 1NW's three blocks; Klobuchar (the 2nd of the tied groups) won the lot."""
+        self.key_block(FIRST)
+        self.key_block(FIRST)
+        self.key_block(DELEGATES)
+        return self.key("2")
+
 
 def test_a_call_starts_by_asking_for_the_precinct() -> None:
     call = Call()
@@ -79,9 +86,7 @@ def test_a_call_starts_by_asking_for_the_precinct() -> None:
 def test_whole_report_produces_one_submitted_event_with_the_figures() -> None:
     call = Call()
     call.sign_in()
-    call.key_block(FIRST)
-    call.key_block(FIRST)
-    turn = call.key_block(DELEGATES)
+    turn = call.key_worksheet()
     assert turn.prompt is not None and turn.prompt.step == "confirm"
     turn = call.key("1")
     assert turn.ends_call
@@ -91,6 +96,7 @@ def test_whole_report_produces_one_submitted_event_with_the_figures() -> None:
     assert event.flagged == {}
     assert event.receipt == "000001"
     assert event.report_id == flow.report_id_for("CA1")
+    assert event.chance == ["Klobuchar"]
     assert "Your receipt number is 0, 0, 0, 0, 0, 1." in turn.say
 
 
@@ -177,10 +183,11 @@ def test_a_total_that_does_not_match_offers_to_rekey_keep_flagged_or_rekey_the_t
     call = Call()
     call.sign_in()
     turn = call.key_block(FIRST, total=41)
-    assert turn.say == (
-        "Your first alignment figures add up to 40, but your worksheet total is 41.",
-    )
     assert turn.prompt is not None and turn.prompt.step == "fix/first"
+    assert turn.prompt.text.startswith(
+        "Your first alignment figures add up to 40, but your worksheet total is 41. Press 1"
+    )
+    assert "Press 3 to key the total again." in turn.prompt.text
     turn = call.key("3")
     assert call.state.step == "total/first"
     call.key("40")
@@ -206,6 +213,7 @@ def test_keeping_a_mismatched_block_flags_it_in_the_report() -> None:
     call.key("2")
     call.key_block(FIRST)
     call.key_block(DELEGATES)
+    call.key("2")
     turn = call.key("1")
     (event,) = turn.events
     assert event.flagged == {"first": "total_mismatch"}
@@ -215,9 +223,7 @@ def test_keeping_a_mismatched_block_flags_it_in_the_report() -> None:
 def test_read_back_names_each_group_with_supporters_then_offers_the_menu_again() -> None:
     call = Call()
     call.sign_in()
-    call.key_block(FIRST)
-    call.key_block(FIRST)
-    call.key_block(DELEGATES)
+    call.key_worksheet()
     turn = call.key("2")
     assert turn.say[0] == (
         "First alignment: Biden 6, Buttigieg 8, Klobuchar 8, Sanders 9, Warren 9. "
@@ -229,9 +235,7 @@ def test_read_back_names_each_group_with_supporters_then_offers_the_menu_again()
 def test_start_over_from_confirm_clears_every_block_but_keeps_the_receipt() -> None:
     call = Call()
     call.sign_in()
-    call.key_block(FIRST)
-    call.key_block(FIRST)
-    call.key_block(DELEGATES)
+    call.key_worksheet()
     receipt = call.state.receipt
     call.key("3")
     assert call.state.step == "figure/first/1"
@@ -282,3 +286,49 @@ def test_the_flow_never_changes_the_state_it_was_given() -> None:
     before = call.state.to_json()
     flow.answer(call.state, "5", call.ctx)
     assert call.state.to_json() == before
+
+
+def test_a_tie_decided_by_lot_asks_who_won_instead_of_flagging() -> None:
+    call = Call()
+    call.sign_in()
+    call.key_block(FIRST)
+    call.key_block(FIRST)
+    turn = call.key_block(DELEGATES)
+    assert turn.prompt is not None and turn.prompt.step == "chance"
+    assert turn.prompt.num_digits == 1
+    assert turn.prompt.text.endswith(
+        "Who won the game of chance? Press 1 for Buttigieg. Press 2 for Klobuchar."
+    )
+    assert call.key("2").prompt is not None
+    assert call.state.step == "confirm" and call.state.flagged == {}
+
+
+def test_a_game_of_chance_answer_that_contradicts_the_worksheet_is_a_problem() -> None:
+    call = Call()
+    call.sign_in()
+    call.key_block(FIRST)
+    call.key_block(FIRST)
+    call.key_block(DELEGATES)
+    turn = call.key("1")  # Buttigieg won, but the worksheet gives Klobuchar the extra delegate
+    assert turn.prompt is not None and turn.prompt.step == "fix/delegates"
+    assert (
+        "With that result, the delegates would be Biden 1, Buttigieg 2, Klobuchar 1"
+        in turn.prompt.text
+    )
+    assert "Press 3" not in turn.prompt.text
+    call.key("2")
+    assert call.state.flagged == {"delegates": "game_of_chance_mismatch"}
+
+
+def test_delegates_to_a_nonviable_group_are_read_out_and_can_be_rekeyed() -> None:
+    call = Call()
+    call.sign_in()
+    call.key_block(FIRST)
+    call.key_block(FIRST)
+    wrong = [0, 2, 0, 1, 0, 2, 0, 2, 0, 1, 0, 0]  # Biden (6 of 40, below 6?) gets 2
+    turn = call.key_block(wrong)
+    assert turn.prompt is not None and turn.prompt.step == "fix/delegates"
+    call.key("1")
+    call.key_block(DELEGATES)
+    call.key("2")
+    assert call.state.step == "confirm" and call.state.flagged == {}

@@ -184,7 +184,7 @@ def test_a_second_report_is_a_duplicate_when_identical_and_a_conflict_when_not(
         pins["948199"],
         sheet,
         hotline.ballot,
-        **{"figure/first/1": "1#", "total/first": "41#"},
+        **{"figure/first/1": "1#", "total/first": "41#", "fix/delegates": "2"},
     )
     place_call(client, changed, from_number=CHAIR_PHONE)
     drain(hotline)

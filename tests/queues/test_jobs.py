@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskCliRunner
 from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -17,7 +15,6 @@ from models import AuditEvent, Report
 from queues import jobs
 from queues.publish import publish_report
 from queues.worker import run_worker
-from tests.support.data import import_precincts
 
 FIRST = [0, 6, 0, 8, 0, 8, 0, 9, 0, 9, 0, 0]
 DELEGATES = [0, 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 0]
@@ -37,14 +34,10 @@ def payload(call_sid: str = "CA" + "3" * 32, **changes: Any) -> dict[str, Any]:
         "totals": {"first": 40, "final": 40, "delegates": 8},
         "flagged": {},
         "received_at": "2020-02-03T21:15:00+00:00",
+        "chance": ["Klobuchar"],
     }  # fmt: skip
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def adair(runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
-    return import_precincts(runner, tmp_path)
 
 
 def test_commit_stores_figures_sdes_and_an_audit_event(

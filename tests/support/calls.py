@@ -59,6 +59,8 @@ def chair(
             return f"{sheet.block(ballot, block)[int(position) - 1]}#"
         if kind == "total":
             return f"{sum(sheet.block(ballot, rest))}#"
+        if kind == "chance":
+            return "".join(str(option) for option in sheet.game_winners(ballot))
         if kind == "confirm":
             return "1"
         raise AssertionError(f"the chair did not expect step {step!r}: {prompt.text}")

@@ -1,0 +1,90 @@
+"""A worker killed in the middle of a commit: rq's abandoned-job handling retries the job,
+and the report is committed exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis
+from rq.registry import StartedJobRegistry
+
+from ivr.hotline import Hotline
+from models import Report
+from queues import counters
+from queues.defaults import REPORTS_QUEUE
+from queues.publish import publish_report, queue
+from queues.worker import run_worker
+from tests.queues.test_jobs import payload
+
+HOTLINE = str(Path(sys.executable).parent / "hotline")
+
+
+def children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_for(condition: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_worker_killed_mid_commit_has_its_job_retried_and_committed_once(
+    hotline: Hotline, redis: Redis, adair: dict[str, str], database_url: str
+) -> None:
+    # Hold the report table so the worker's commit is stuck half way, then kill the worker.
+    lock = psycopg.connect(database_url.replace("+psycopg", ""))
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        lock.execute("LOCK TABLE report IN ACCESS EXCLUSIVE MODE")
+        publish_report(payload(), redis)
+        env = {
+            **os.environ,
+            "HOTLINE_PROFILE": "test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": hotline.settings.redis_url,
+        }
+        worker = subprocess.Popen([HOTLINE, "worker"], env=env, start_new_session=True)
+        started = StartedJobRegistry(queue=queue(REPORTS_QUEUE, redis))
+        wait_for(lambda: started.count == 1, 30, "the worker to start the commit")
+        time.sleep(1)
+        # rq's work horse runs in a session of its own, so kill it by name of parent.
+        for pid in [*children(worker.pid), worker.pid]:
+            os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        lock.rollback()
+        lock.close()
+
+    def committed() -> bool:
+        # A new worker's registry cleanup finds the job abandoned once its heartbeat lapses.
+        run_worker(redis, hotline.sessions, burst=True, in_process=True)
+        with hotline.sessions() as session:
+            return session.query(Report).count() > 0
+
+    wait_for(committed, 150, "the abandoned job to be retried")
+    with hotline.sessions() as session:
+        assert session.query(Report).count() == 1
+    assert counters.totals(redis).get("abandoned_jobs") == 1
