@@ -75,7 +75,7 @@ class Services(Protocol):
 
     def find_precinct(self, precinct_id: str) -> PrecinctInfo | None: ...
 
-    def check_pin(self, precinct_id: str, pin: str, caller: str) -> PinCheck: ...
+    def check_pin(self, precinct_id: str, pin: str, caller: str, attested: bool) -> PinCheck: ...
 
     def new_receipt(self) -> str: ...
 
@@ -176,9 +176,13 @@ def report_id_for(call_sid: str) -> str:
     return str(uuid.uuid5(REPORT_NAMESPACE, call_sid))
 
 
-def start_call(call_sid: str, caller: str, ctx: Context) -> Turn:
-    """The first turn of a call: greet and ask for the precinct ID."""
-    return _ask(CallState(call_sid=call_sid, caller=caller), ctx, prompts.GREETING)
+def start_call(call_sid: str, caller: str, ctx: Context, *, attested: bool = False) -> Turn:
+    """The first turn of a call: greet and ask for the precinct ID.
+
+    `attested` says the carrier vouched for the caller ID (SHAKEN/STIR level A).
+    """
+    state = CallState(call_sid=call_sid, caller=caller, attested=attested)
+    return _ask(state, ctx, prompts.GREETING)
 
 
 def answer(state: CallState, digits: str | None, ctx: Context) -> Turn:
@@ -302,7 +306,7 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
     pin = parse_code(digits, min_length=6, max_length=6)
     if isinstance(pin, EntryError):
         return _invalid(state, ctx, prompts.pin_wrong_length())
-    check = ctx.services.check_pin(state.precinct_id, pin, state.caller)
+    check = ctx.services.check_pin(state.precinct_id, pin, state.caller, state.attested)
     if check is PinCheck.NUMBER_BLOCKED:
         return _end(state, EndReason.NUMBER_BLOCKED, prompts.NUMBER_BLOCKED)
     if check is PinCheck.PRECINCT_LOCKED:

@@ -53,6 +53,7 @@ class CallState:
 
     call_sid: str
     caller: str
+    attested: bool = False
     step: str = PRECINCT
     # Bumped on every answer; action URLs carry it so a repeated or stale request is spotted.
     seq: int = 0

@@ -24,20 +24,22 @@ class WebServices:
         entry = self._hotline.directory.get(precinct_id)
         return entry.info if entry else None
 
-    def check_pin(self, precinct_id: str, pin: str, caller: str) -> PinCheck:
+    def check_pin(self, precinct_id: str, pin: str, caller: str, attested: bool) -> PinCheck:
         redis = self._hotline.redis
         number, _ = screening.normalise(caller)
         entry = self._hotline.directory.get(precinct_id)
         from_chair_phone = bool(entry and entry.chair_phone and entry.chair_phone == number)
         # Checked before the PIN, so a blocked guesser learns nothing from further tries.
-        refused = pin_guard.pin_entry_refused(redis, precinct_id, number, from_chair_phone)
+        refused = pin_guard.pin_entry_refused(
+            redis, precinct_id, number, from_chair_phone, attested
+        )
         if refused:
             return PinCheck(refused)
         stored = entry.pin_hmac if entry else None
         if pin_matches(self._hotline.settings.pin_key, precinct_id, pin, stored):
             screening.remember_authenticated(redis, number)
             return PinCheck.RIGHT
-        pin_guard.record_failure(redis, precinct_id, number, from_chair_phone)
+        pin_guard.record_failure(redis, precinct_id, number, from_chair_phone, attested)
         return PinCheck.WRONG
 
     def new_receipt(self) -> str:

@@ -176,7 +176,8 @@ def _hold(hotline: Hotline, call_sid: str) -> str:
 
 
 def _start(hotline: Hotline, call_sid: str) -> str:
-    turn = start_call(call_sid, request.form.get("From", ""), _context(hotline))
+    attested = request.form.get("StirVerstat", "") == screening.ATTESTED_A
+    turn = start_call(call_sid, request.form.get("From", ""), _context(hotline), attested=attested)
     body = twiml.render_turn(turn)
     hotline.store.save(turn.state, body)
     return body

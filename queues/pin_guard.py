@@ -4,8 +4,10 @@ A number that keys NUMBER_PIN_FAILURE_LIMIT wrong PINs is blocked from PIN entry
 night; a precinct that gets PRECINCT_PIN_FAILURE_LIMIT wrong PINs from numbers other than
 its chair's registered phone is locked for the night, except from that phone; that phone
 itself is blocked from its precinct after CHAIR_PHONE_PIN_FAILURE_LIMIT wrong PINs (caller
-ID can be spoofed). Callers with a withheld number share one count (with four times the
-limit), since they cannot be told apart. The README states the resulting odds.
+ID can be spoofed). Calls from the chair's phone that carrier attestation (SHAKEN/STIR
+level A) vouches for count apart from the rest, so a spoofer of the chair's number cannot
+use up the real chair's tries. Callers with a withheld number share one count (with four
+times the limit), since they cannot be told apart. The README states the resulting odds.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def _number_key(number: str) -> str:
     return number or WITHHELD_BUCKET
 
 
+def _chair_bucket(precinct_id: str, attested: bool) -> str:
+    return f"{precinct_id}:{'attested' if attested else 'unattested'}"
+
+
 def number_blocked(redis: Redis, number: str) -> bool:
     return bool(redis.exists(f"{PREFIX}:blocked:{_number_key(number)}"))
 
@@ -37,14 +43,17 @@ def precinct_locked(redis: Redis, precinct_id: str) -> bool:
     return bool(redis.exists(f"{PREFIX}:locked:{precinct_id}"))
 
 
-def chair_phone_blocked(redis: Redis, precinct_id: str) -> bool:
-    return bool(redis.exists(f"{PREFIX}:blocked-chair-phone:{precinct_id}"))
+def chair_phone_blocked(redis: Redis, precinct_id: str, attested: bool) -> bool:
+    bucket = _chair_bucket(precinct_id, attested)
+    return bool(redis.exists(f"{PREFIX}:blocked-chair-phone:{bucket}"))
 
 
-def pin_entry_refused(redis: Redis, precinct_id: str, number: str, from_chair_phone: bool) -> str:
+def pin_entry_refused(
+    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+) -> str:
     """Why this caller may not try a PIN for this precinct now ("" if they may)."""
     if from_chair_phone:
-        return "number_blocked" if chair_phone_blocked(redis, precinct_id) else ""
+        return "number_blocked" if chair_phone_blocked(redis, precinct_id, attested) else ""
     if number_blocked(redis, number):
         return "number_blocked"
     if precinct_locked(redis, precinct_id):
@@ -52,15 +61,18 @@ def pin_entry_refused(redis: Redis, precinct_id: str, number: str, from_chair_ph
     return ""
 
 
-def record_failure(redis: Redis, precinct_id: str, number: str, from_chair_phone: bool) -> None:
+def record_failure(
+    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+) -> None:
     """Count a wrong PIN; block the number or lock the precinct when a limit is reached."""
     counters.add_event(redis, "pin_failures")
     if from_chair_phone:
-        key = f"{PREFIX}:failures:chair-phone:{precinct_id}"
-        if _count(redis, key) == CHAIR_PHONE_PIN_FAILURE_LIMIT:
-            redis.set(
-                f"{PREFIX}:blocked-chair-phone:{precinct_id}", 1, ex=PIN_FAILURE_WINDOW_SECONDS
-            )
+        bucket = _chair_bucket(precinct_id, attested)
+        if (
+            _count(redis, f"{PREFIX}:failures:chair-phone:{bucket}")
+            == CHAIR_PHONE_PIN_FAILURE_LIMIT
+        ):
+            redis.set(f"{PREFIX}:blocked-chair-phone:{bucket}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
             counters.add_event(redis, "numbers_blocked")
         return
     who = _number_key(number)

@@ -24,6 +24,8 @@ WITHHELD = frozenset(
 )
 # Twilio shows a withheld caller ID as "anonymous" or "+266696687" (ANONYMOUS on a keypad).
 ATTESTED = frozenset({"TN-Validation-Passed-A", "TN-Validation-Passed-B"})
+ATTESTED_A = "TN-Validation-Passed-A"
+"""Full attestation: the carrier knows the caller and that they may use this number."""
 
 
 class CallerClass(StrEnum):

@@ -88,6 +88,8 @@ class Clock:
     seconds_per_play: float = 0.0  # audio length is unknown without fetching the file
     realtime: bool = False
     now: float = 0.0
+    time_scale: float = 0.0
+    """Sleep this fraction of each advance (a load test's compressed think time)."""
 
     def advance(self, seconds: float) -> None:
         if seconds <= 0:
@@ -95,6 +97,8 @@ class Clock:
         self.now += seconds
         if self.realtime:
             time.sleep(seconds)
+        elif self.time_scale > 0:
+            time.sleep(seconds * self.time_scale)
 
     def speech_seconds(self, text: str) -> float:
         return len(text.split()) / self.words_per_second

@@ -28,7 +28,7 @@ class FakeServices:
     def find_precinct(self, precinct_id: str) -> PrecinctInfo | None:
         return ADAIR_1NW if precinct_id == "948199" else None
 
-    def check_pin(self, precinct_id: str, pin: str, caller: str) -> PinCheck:
+    def check_pin(self, precinct_id: str, pin: str, caller: str, attested: bool) -> PinCheck:
         return PinCheck.RIGHT if self.pins.get(precinct_id) == pin else PinCheck.WRONG
 
     def new_receipt(self) -> str:

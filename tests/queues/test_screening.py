@@ -133,6 +133,8 @@ def test_the_chair_phone_gets_a_few_more_tries_but_not_unlimited(redis: Redis) -
     assert pin_guard.pin_entry_refused(redis, "948199", "+15155550101", True) == ""
     pin_guard.record_failure(redis, "948199", "+15155550101", True)
     assert pin_guard.pin_entry_refused(redis, "948199", "+15155550101", True) == "number_blocked"
+    # A spoofer of the chair's number cannot use up the tries of the attested, real chair.
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155550101", True, attested=True) == ""
     assert CHAIR_PHONE_PIN_FAILURE_LIMIT < 10, (
         "a spoofer of the chair's number is stopped before a tenth try"
     )
