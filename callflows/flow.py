@@ -79,7 +79,9 @@ class Services(Protocol):
 
     def new_receipt(self) -> str: ...
 
-    def saved_progress(self, precinct_id: str) -> Progress | None: ...
+    def saved_progress(self, precinct_id: str, caller: str) -> Progress | None:
+        """A report in progress for the precinct, made from the same phone number."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class BlockCompleted:
 
     precinct_id: str
     call_sid: str
+    caller: str
     block: str
     figures: list[int]
     total: int | None
@@ -317,7 +320,7 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
             return _end(state, EndReason.PIN_FAILURES, prompts.PIN_LOCKED_OUT)
         return _ask(state, ctx, prompts.pin_wrong(MAX_PIN_FAILURES - state.pin_failures))
     state.authenticated = True
-    progress = ctx.services.saved_progress(state.precinct_id)
+    progress = ctx.services.saved_progress(state.precinct_id, state.caller)
     if progress is not None and _has_figures(progress):
         _goto(state, RESUME)
         return _ask(state, ctx, prompts.THANK_YOU, _resume_offer(progress, ctx))
@@ -342,7 +345,7 @@ def _resume_offer(progress: Progress, ctx: Context) -> str:
 def _on_resume(state: CallState, digits: str, ctx: Context) -> Turn:
     assert state.precinct_id is not None
     if digits == "1":
-        progress = ctx.services.saved_progress(state.precinct_id)
+        progress = ctx.services.saved_progress(state.precinct_id, state.caller)
         if progress is not None:
             state.figures = copy.deepcopy(progress.figures)
             state.totals = dict(progress.totals)
@@ -465,6 +468,7 @@ def _block_completed(state: CallState, ctx: Context, block: str) -> BlockComplet
     return BlockCompleted(
         precinct_id=state.precinct_id,
         call_sid=state.call_sid,
+        caller=state.caller,
         block=block,
         figures=[value or 0 for value in state.figures[block]],
         total=state.totals.get(block),

@@ -50,18 +50,21 @@ class CallStore:
         )
         return lock
 
-    def _progress_key(self, precinct_id: str) -> str:
-        return f"{PREFIX}:progress:{precinct_id}"
+    def _progress_key(self, precinct_id: str, caller: str) -> str:
+        # By caller too: a report in progress is offered only to the phone that keyed it,
+        # never to someone else who has (or guessed) the precinct's PIN.
+        return f"{PREFIX}:progress:{precinct_id}:{caller}"
 
-    def save_progress(self, precinct_id: str, progress: Progress) -> None:
-        self.redis.set(self._progress_key(precinct_id), progress.to_json(), ex=PROGRESS_TTL_SECONDS)
+    def save_progress(self, precinct_id: str, caller: str, progress: Progress) -> None:
+        key = self._progress_key(precinct_id, caller)
+        self.redis.set(key, progress.to_json(), ex=PROGRESS_TTL_SECONDS)
 
-    def load_progress(self, precinct_id: str) -> Progress | None:
-        raw = self.redis.get(self._progress_key(precinct_id))
+    def load_progress(self, precinct_id: str, caller: str) -> Progress | None:
+        raw = self.redis.get(self._progress_key(precinct_id, caller))
         return Progress.from_json(raw) if raw else None
 
-    def clear_progress(self, precinct_id: str) -> None:
-        self.redis.delete(self._progress_key(precinct_id))
+    def clear_progress(self, precinct_id: str, caller: str) -> None:
+        self.redis.delete(self._progress_key(precinct_id, caller))
 
     def new_receipt(self, attempts: int = 20) -> str:
         """A six-digit receipt not handed out in the last month (reserved in Redis)."""

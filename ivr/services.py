@@ -45,14 +45,16 @@ class WebServices:
     def new_receipt(self) -> str:
         return self._hotline.store.new_receipt()
 
-    def saved_progress(self, precinct_id: str) -> Progress | None:
+    def saved_progress(self, precinct_id: str, caller: str) -> Progress | None:
         """The last figure reached (Redis), else the last completed block (the database)."""
-        progress = self._hotline.store.load_progress(precinct_id)
+        progress = self._hotline.store.load_progress(precinct_id, caller)
         if progress is not None:
             return progress
         with self._hotline.sessions() as session:
             draft = session.scalars(
-                select(ReportDraft).where(ReportDraft.precinct_id == precinct_id)
+                select(ReportDraft).where(
+                    ReportDraft.precinct_id == precinct_id, ReportDraft.caller == caller
+                )
             ).one_or_none()
             return self._from_draft(draft.blocks) if draft else None
 

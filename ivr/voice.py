@@ -230,9 +230,9 @@ def _keep_progress(hotline: Hotline, turn: Turn) -> None:
     if not state.authenticated or state.precinct_id is None:
         return
     if any(isinstance(event, ReportSubmitted) for event in turn.events):
-        hotline.store.clear_progress(state.precinct_id)
+        hotline.store.clear_progress(state.precinct_id, state.caller)
     elif step_kind(state.step) in PROGRESS_STEPS:
-        hotline.store.save_progress(state.precinct_id, Progress.of(state))
+        hotline.store.save_progress(state.precinct_id, state.caller, Progress.of(state))
 
 
 def _status() -> str:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -138,9 +138,12 @@ class ReportDraft(Base):
     resume after a dropped call even if Redis lost the call's state."""
 
     __tablename__ = "report_draft"
+    __table_args__ = (UniqueConstraint("precinct_id", "caller"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    precinct_id: Mapped[str] = mapped_column(String(7), unique=True)
+    precinct_id: Mapped[str] = mapped_column(String(7))
+    # Only the phone that keyed the blocks is offered to resume them.
+    caller: Mapped[str] = mapped_column(String(64))
     call_sid: Mapped[str] = mapped_column(String(64))
     # {"first": {"figures": [...], "total": 40, "flagged": ""}, ...}
     blocks: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)

@@ -35,7 +35,10 @@ def commit_report(payload: dict[str, Any]) -> str:
             session.add(report)
             session.add(_audit("report.received", report))
             session.execute(
-                delete(ReportDraft).where(ReportDraft.precinct_id == payload["precinct_id"])
+                delete(ReportDraft).where(
+                    ReportDraft.precinct_id == payload["precinct_id"],
+                    ReportDraft.caller == payload["caller"],
+                )
             )
             status = report.status
     except IntegrityError:
@@ -137,10 +140,15 @@ def record_block(payload: dict[str, Any]) -> None:
         if submitted.first() is not None:
             return  # run after the report it belongs to was committed: nothing to resume
         draft = session.scalars(
-            select(ReportDraft).where(ReportDraft.precinct_id == payload["precinct_id"])
+            select(ReportDraft).where(
+                ReportDraft.precinct_id == payload["precinct_id"],
+                ReportDraft.caller == payload["caller"],
+            )
         ).one_or_none()
         if draft is None:
-            draft = ReportDraft(precinct_id=payload["precinct_id"], blocks={})
+            draft = ReportDraft(
+                precinct_id=payload["precinct_id"], caller=payload["caller"], blocks={}
+            )
             session.add(draft)
         if draft.call_sid != payload["call_sid"]:
             # A new call started the report over: its blocks replace the old call's.

@@ -21,11 +21,12 @@ def upgrade() -> None:
     op.create_table('report_draft',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('precinct_id', sa.String(length=7), nullable=False),
+    sa.Column('caller', sa.String(length=64), nullable=False),
     sa.Column('call_sid', sa.String(length=64), nullable=False),
     sa.Column('blocks', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_draft')),
-    sa.UniqueConstraint('precinct_id', name=op.f('uq_report_draft_precinct_id'))
+    sa.UniqueConstraint('precinct_id', 'caller', name=op.f('uq_report_draft_precinct_id'))
     )
 
 

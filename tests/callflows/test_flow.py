@@ -35,7 +35,7 @@ class FakeServices:
         self.receipts += 1
         return f"{self.receipts:06d}"
 
-    def saved_progress(self, precinct_id: str) -> Progress | None:
+    def saved_progress(self, precinct_id: str, caller: str) -> Progress | None:
         return self.progress.get(precinct_id)
 
 

@@ -231,3 +231,27 @@ def test_a_dropped_chair_resumes_at_the_last_figure_when_redis_kept_it(
     )
     assert "stopped at Bloomberg, final alignment." in record.spoken
     assert record.outcome == COMPLETED
+
+
+def test_a_report_in_progress_is_never_offered_to_another_phone_with_the_pin(
+    client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
+) -> None:
+    answer = chair("948199", pins["948199"], sheet, hotline.ballot)
+    place_call(
+        client,
+        lambda p: HANGUP if p.step == "figure/final/3" else answer(p),
+        from_number=CHAIR_PHONE,
+    )
+    drain(hotline)
+    other = place_call(
+        client,
+        lambda p: HANGUP if p.step.startswith("figure") else answer(p),
+        from_number="+15155550909",
+    )
+    assert "in progress" not in other.spoken
+    back = place_call(
+        client,
+        chair("948199", pins["948199"], sheet, hotline.ballot, resume="1"),
+        from_number=CHAIR_PHONE,
+    )
+    assert "stopped at Bloomberg, final alignment." in back.spoken
