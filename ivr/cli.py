@@ -21,6 +21,7 @@ from ivr.pins import new_pin, pin_hmac
 from ivr.precinct_import import ImportFailed, read_rows, store_rows
 from ivr.results import export_rows, to_csv, to_json
 from ivr.settings import SettingsError
+from ivr.staff.commands import staff_group
 from models import AuditEvent, Election, Precinct
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def cli() -> None:
 
 
 cli.add_command(audit_command)
+cli.add_command(staff_group)
 
 
 @cli.group()
@@ -237,9 +239,13 @@ def serve(bind: str, workers: int | None, threads: int) -> None:
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an rq worker that commits reports to the database."""
+    from queues import blocklist
     from queues.worker import run_worker
 
     hotline = current_hotline()
+    # The call path reads the blocklist from Redis: rebuild it in case Redis lost it.
+    with hotline.sessions() as session:
+        blocklist.sync(session, hotline.redis)
     run_worker(hotline.redis, hotline.sessions, burst=burst)
 
 

@@ -40,7 +40,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 MAX_HOLD_RETRIES = 5
 """Hold-and-retry rounds (about 3 s each) before the caller is asked to call back."""
-PROGRESS_STEPS = frozenset({"figure", "total", "fix", "confirm"})
+PROGRESS_STEPS = frozenset({"figure", "total", "fix", "chance", "confirm"})
 UNSIGNED_EXTRAS = frozenset({"StirVerstat", "CallToken"})
 HOLD = "hold"
 """The hold queue's wait URL step."""

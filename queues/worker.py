@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from redis import Redis
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -16,11 +16,16 @@ from queues.defaults import WORKER_QUEUES
 from queues.publish import queue
 
 
-def make_worker(connection: Redis, *, in_process: bool = False) -> Worker | SimpleWorker:
-    """A worker on the hotline's queues; `in_process` runs jobs without forking (tests)."""
-    worker_class = SimpleWorker if in_process else Worker
+def make_worker(connection: Redis) -> SimpleWorker:
+    """A worker on the hotline's queues.
+
+    It runs jobs in its own process instead of forking one per job: a forked job would open
+    a new database connection every time (the pool dies with the fork), which made commits
+    several times slower under load. rq still enforces job timeouts (with an alarm signal),
+    and a worker that dies mid-job still leaves the job to rq's abandoned-job handling.
+    """
     queues = [queue(name, connection) for name in WORKER_QUEUES]
-    return worker_class(
+    return SimpleWorker(
         queues,
         connection=connection,
         serializer=JSONSerializer,
@@ -40,9 +45,8 @@ def run_worker(
     sessions: sessionmaker[Session],
     *,
     burst: bool = False,
-    in_process: bool = False,
 ) -> bool:
     """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
     runtime.configure(sessions)
-    worker = make_worker(connection, in_process=in_process)
+    worker = make_worker(connection)
     return bool(worker.work(burst=burst, with_scheduler=True))

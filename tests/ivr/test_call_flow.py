@@ -21,7 +21,7 @@ ADAIR_1NW = ("Adair", "1NW ADAIR")
 
 
 def drain(hotline: Hotline) -> None:
-    run_worker(hotline.redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(hotline.redis, hotline.sessions, burst=True)
 
 
 def export(runner: FlaskCliRunner) -> list[dict[str, str]]:

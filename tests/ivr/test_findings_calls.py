@@ -38,7 +38,7 @@ def pin(runner: FlaskCliRunner, tmp_path: Path) -> str:
 
 
 def the_report(hotline: Hotline) -> Report:
-    run_worker(hotline.redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(hotline.redis, hotline.sessions, burst=True)
     with hotline.sessions() as session:
         (report,) = session.query(Report).all()
         return report

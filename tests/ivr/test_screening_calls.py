@@ -42,7 +42,7 @@ def pins(runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
 
 
 def drain(hotline: Hotline) -> None:
-    run_worker(hotline.redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(hotline.redis, hotline.sessions, burst=True)
 
 
 def reports(hotline: Hotline) -> list[Report]:

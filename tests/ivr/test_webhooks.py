@@ -11,7 +11,7 @@ from redis import Redis
 from twilio.request_validator import RequestValidator
 
 from ivr.hotline import Hotline
-from ivr.softphone import COMPLETED, FlaskClientTransport
+from ivr.softphone import COMPLETED, FlaskClientTransport, GatherPrompt, Keys
 from ivr.worksheets import load_worksheets
 from models import Call, Report
 from queues.worker import run_worker
@@ -159,7 +159,7 @@ def test_redis_down_mid_call_asks_the_caller_to_hold_and_the_report_still_commit
     assert record.outcome == COMPLETED
     assert set(record.statuses) == {200}
     assert "Your receipt number is" in record.spoken
-    run_worker(hotline.redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(hotline.redis, hotline.sessions, burst=True)
     with hotline.sessions() as session:
         (report,) = session.query(Report).all()
     assert report.figures["final"] == sheet.block(hotline.ballot, "final")
@@ -172,7 +172,7 @@ def test_status_callback_records_the_call_end(
     sheet = load_worksheets()[("Adair", "1NW ADAIR")]
     record = place_call(client, chair("948199", pins["948199"], sheet, hotline.ballot))
     assert record.status_callback_status == 200
-    run_worker(hotline.redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(hotline.redis, hotline.sessions, burst=True)
     with hotline.sessions() as session:
         (call,) = session.query(Call).all()
     assert call.call_sid == record.call_sid
@@ -211,3 +211,34 @@ def test_fallback_gives_up_politely_after_repeated_failures(client: FlaskClient)
     root = parse(body)
     assert root[-1].tag == "Hangup"
     assert "call back" in (root[0].text or "")
+
+
+def test_redis_restarting_between_steps_loses_nothing_and_commits_once(
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    hotline: Hotline,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
+    pins = import_precincts(runner, tmp_path)
+    sheet = load_worksheets()[("Adair", "1NW ADAIR")]
+    answer = chair("948199", pins["948199"], sheet, hotline.ballot)
+    restarts = []
+
+    def chair_while_redis_restarts(prompt: GatherPrompt) -> Keys:
+        if (
+            prompt.step in ("figure/first/5", "total/final", "confirm")
+            and prompt.step not in restarts
+        ):
+            restarts.append(prompt.step)
+            redis_server.restart()  # with its append-only file, as production runs it
+        return answer(prompt)
+
+    record = place_call(client, chair_while_redis_restarts)
+    assert restarts == ["figure/first/5", "total/final", "confirm"]
+    assert record.outcome == COMPLETED and set(record.statuses) == {200}
+    assert "Your receipt number is" in record.spoken
+    run_worker(hotline.redis, hotline.sessions, burst=True)
+    with hotline.sessions() as session:
+        (report,) = session.query(Report).all()
+    assert report.figures["first"] == sheet.block(hotline.ballot, "first")

@@ -71,7 +71,7 @@ def test_a_report_enqueued_twice_is_committed_once_by_the_worker(
 ) -> None:
     publish_report(payload(), redis)
     publish_report(payload(), redis)
-    run_worker(redis, hotline.sessions, burst=True, in_process=True)
+    run_worker(redis, hotline.sessions, burst=True)
     with hotline.sessions() as session:
         assert session.query(Report).count() == 1
     job = Job.fetch(payload()["report_id"], connection=redis, serializer=JSONSerializer)

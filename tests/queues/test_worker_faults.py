@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_commit_has_its_job_retried_and_committed_once(
 
     def committed() -> bool:
         # A new worker's registry cleanup finds the job abandoned once its heartbeat lapses.
-        run_worker(redis, hotline.sessions, burst=True, in_process=True)
+        run_worker(redis, hotline.sessions, burst=True)
         with hotline.sessions() as session:
             return session.query(Report).count() > 0
 

@@ -1,0 +1,125 @@
+"""A flood scenario: which chairs and pranks call, from which numbers, in what order."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from callflows.ballots import Ballot
+from callflows.findings import check_report
+from ivr.flood.personas import PRANK_KINDS, Chair, Prank
+from ivr.worksheets import Worksheet
+
+CHAIR_ATTESTATION = "TN-Validation-Passed-A"
+SPOOFED_ATTESTATION = "No-TN-Validation"
+PIN_GUESSER_CALLS = 4
+REPEAT_DIALER_CALLS = 10
+
+
+def chair_phone(index: int) -> str:
+    """A distinct, valid Iowa number for the index-th chair (never dialled: loopback only)."""
+    return f"+1515{2000000 + index:07d}"
+
+
+def prank_phone(index: int) -> str:
+    return f"+1319{3000000 + index:07d}"
+
+
+def consistent(sheet: Worksheet, ballot: Ballot) -> bool:
+    """Whether the worksheet passes every check, so its chair's report commits cleanly."""
+    if sheet.delegates_to_elect is None:
+        return False
+    first, final, delegates = (sheet.block(ballot, key) for key in ("first", "final", "delegates"))
+    names = list(ballot.group_names)
+    findings = check_report(names, first, final, delegates, sheet.delegates_to_elect)
+    return not any(not finding.informational for finding in findings)
+
+
+def replayable(sheet: Worksheet, ballot: Ballot) -> bool:
+    """Whether every group with figures is on the ballot (and the site has an ID)."""
+    return bool(sheet.precinct_id) and sheet.candidates_with_figures() <= set(ballot.group_names)
+
+
+@dataclass
+class Scenario:
+    chairs: list[Chair]
+    pranks: list[Prank]
+    seed: int
+    callers: list[Chair | Prank] = field(default_factory=list)
+
+    def chair_phones(self) -> dict[str, str]:
+        return {chair.precinct_id: chair.phone for chair in self.chairs}
+
+
+def build_scenario(
+    sheets: Sequence[Worksheet],
+    pins: dict[str, str],
+    ballot: Ballot,
+    *,
+    pranks: int,
+    seed: int,
+    typo_rate: float = 0.0,
+    drop_rate: float = 0.0,
+    kinds: Sequence[str] = PRANK_KINDS,
+) -> Scenario:
+    """Chairs for `sheets` (one each) and `pranks` hostile calls spread over `kinds`."""
+    rng = random.Random(seed)
+    chairs = [
+        Chair(
+            precinct_id=sheet.precinct_id,
+            pin=pins[sheet.precinct_id],
+            sheet=sheet,
+            ballot=ballot,
+            phone=chair_phone(index),
+            rng=random.Random(rng.random()),
+            typo_rate=typo_rate,
+            drop_at=_drop_step(rng, ballot) if rng.random() < drop_rate else "",
+        )
+        for index, sheet in enumerate(sheets)
+    ]
+    all_ids = sorted(pins)
+    chair_ids = {chair.precinct_id for chair in chairs}
+    others = [pid for pid in all_ids if pid not in chair_ids] or all_ids
+    prank_list = [
+        _prank(kinds[i % len(kinds)], i, rng, all_ids, others, chairs, pins) for i in range(pranks)
+    ]
+    callers: list[Chair | Prank] = [*chairs, *prank_list]
+    rng.shuffle(callers)
+    return Scenario(chairs, prank_list, seed, callers)
+
+
+def _drop_step(rng: random.Random, ballot: Ballot) -> str:
+    block = rng.choice(ballot.block_keys[1:])
+    return f"figure/{block}/{rng.randint(1, len(ballot.groups))}"
+
+
+def _prank(
+    kind: str,
+    index: int,
+    rng: random.Random,
+    all_ids: list[str],
+    others: list[str],
+    chairs: list[Chair],
+    pins: dict[str, str],
+) -> Prank:
+    prank = Prank(
+        kind=kind, phone=prank_phone(index), rng=random.Random(rng.random()), precinct_ids=all_ids
+    )
+    if kind == "pin_guesser":
+        prank.calls = PIN_GUESSER_CALLS
+    elif kind == "repeat_dialer":
+        prank.calls = REPEAT_DIALER_CALLS
+    elif kind == "spoofed_chair" and chairs:
+        victim = rng.choice(chairs)
+        prank.phone, prank.target_precinct = victim.phone, victim.precinct_id
+        prank.stir_verstat = SPOOFED_ATTESTATION
+    elif kind == "anonymous":
+        prank.phone = "anonymous"
+    elif kind == "robot":
+        prank.phone = f"client:robot{index}"
+    elif kind == "leaked_pin":
+        # A PIN photographed off a worksheet: a chair's precinct, keyed from another phone.
+        target = rng.choice(chairs).precinct_id if chairs else rng.choice(others)
+        prank.target_precinct, prank.target_pin = target, pins[target]
+    return prank

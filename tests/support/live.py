@@ -1,0 +1,84 @@
+"""The whole stack as it runs in production: gunicorn and rq workers as processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from redis import Redis
+from rq.registry import StartedJobRegistry
+
+from queues.defaults import WORKER_QUEUES
+from queues.publish import queue
+from tests.conftest import AUTH_TOKEN
+from tests.support.services import _wait_for_port, free_port
+
+HOTLINE = str(Path(sys.executable).parent / "hotline")
+
+
+@contextlib.contextmanager
+def live_stack(
+    database_url: str,
+    redis_url: str,
+    *,
+    rq_workers: int = 2,
+    web_workers: int = 2,
+    threads: int = 16,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Start web and workers on loopback; yields the base URL; stops them afterwards."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "HOTLINE_PROFILE": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": base_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PIN_KEY": "test-pin-key",
+        **(env or {}),
+    }
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    web = [
+        HOTLINE,
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(web_workers),
+        "--threads",
+        str(threads),
+    ]
+    processes = [subprocess.Popen(web, env=environment, **quiet)]  # type: ignore[call-overload]
+    processes += [
+        subprocess.Popen([HOTLINE, "worker"], env=environment, **quiet)  # type: ignore[call-overload]
+        for _ in range(rq_workers)
+    ]
+    try:
+        _wait_for_port(port, timeout=30)
+        yield base_url
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until_drained(redis: Redis, timeout: float = 300.0) -> None:
+    """Wait until the workers have emptied every queue."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queues = [queue(name, redis) for name in WORKER_QUEUES]
+        if all(q.count == 0 and StartedJobRegistry(queue=q).count == 0 for q in queues):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the queues were not drained after {timeout} s")
