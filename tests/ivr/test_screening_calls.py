@@ -16,6 +16,7 @@ from ivr.softphone import (
     COMPLETED,
     HANGUP,
     REJECTED,
+    Answer,
     FlaskClientTransport,
     GatherPrompt,
     Keys,
@@ -52,6 +53,11 @@ def reports(hotline: Hotline) -> list[Report]:
 
 def silent(prompt: GatherPrompt) -> Keys:
     return None
+
+
+def hangs_up_at(step: str, answer: Answer) -> Answer:
+    """`answer`, but the line drops when the call reaches `step`."""
+    return lambda prompt: HANGUP if prompt.step == step else answer(prompt)
 
 
 def test_a_blocklisted_number_is_rejected_unanswered(client: FlaskClient, redis: Redis) -> None:
@@ -195,11 +201,7 @@ def test_a_dropped_chair_resumes_from_the_last_completed_block_even_if_redis_los
     client: FlaskClient, hotline: Hotline, redis: Redis, pins: dict[str, str], sheet: Worksheet
 ) -> None:
     answer = chair("948199", pins["948199"], sheet, hotline.ballot)
-    dropped = place_call(
-        client,
-        lambda p: HANGUP if p.step == "figure/final/3" else answer(p),
-        from_number=CHAIR_PHONE,
-    )
+    dropped = place_call(client, hangs_up_at("figure/final/3", answer), from_number=CHAIR_PHONE)
     assert dropped.outcome == "caller-hung-up"
     drain(hotline)
     redis.flushdb()  # a Redis restart without its append-only file
@@ -219,11 +221,7 @@ def test_a_dropped_chair_resumes_at_the_last_figure_when_redis_kept_it(
     client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
 ) -> None:
     answer = chair("948199", pins["948199"], sheet, hotline.ballot)
-    place_call(
-        client,
-        lambda p: HANGUP if p.step == "figure/final/3" else answer(p),
-        from_number=CHAIR_PHONE,
-    )
+    place_call(client, hangs_up_at("figure/final/3", answer), from_number=CHAIR_PHONE)
     record = place_call(
         client,
         chair("948199", pins["948199"], sheet, hotline.ballot, resume="1"),
@@ -237,11 +235,7 @@ def test_a_report_in_progress_is_never_offered_to_another_phone_with_the_pin(
     client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
 ) -> None:
     answer = chair("948199", pins["948199"], sheet, hotline.ballot)
-    place_call(
-        client,
-        lambda p: HANGUP if p.step == "figure/final/3" else answer(p),
-        from_number=CHAIR_PHONE,
-    )
+    place_call(client, hangs_up_at("figure/final/3", answer), from_number=CHAIR_PHONE)
     drain(hotline)
     other = place_call(
         client,
