@@ -1,0 +1,51 @@
+"""The one snapshot staff numbers come from, after real calls of every screening outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from flask.testing import FlaskClient, FlaskCliRunner
+from redis import Redis
+
+from ivr.hotline import Hotline
+from ivr.metrics import collect
+from ivr.softphone import HANGUP
+from ivr.worksheets import load_worksheets
+from queues import admission, blocklist
+from queues.worker import run_worker
+from tests.support.calls import chair, place_call
+from tests.support.data import import_precincts
+
+
+def test_the_snapshot_counts_calls_queues_reports_precincts_and_screening(
+    client: FlaskClient, runner: FlaskCliRunner, hotline: Hotline, redis: Redis, tmp_path: Path
+) -> None:
+    pins = import_precincts(runner, tmp_path)
+    sheet = load_worksheets()[("Adair", "1NW ADAIR")]
+    redis.sadd(blocklist.REDIS_KEY, "+15155550666")
+    place_call(client, lambda p: None, from_number="+15155550666")
+    place_call(client, chair("948199", pins["948199"], sheet, hotline.ballot))
+
+    queued = collect(hotline)
+    assert queued.queues["reports"].queued >= 1
+    assert queued.reports["received"] == 0
+
+    run_worker(hotline.redis, hotline.sessions, burst=True)
+    hotline.settings = dataclasses.replace(hotline.settings, ivr_capacity=1)
+    admission.admit(redis, "CA-inside")
+    place_call(client, lambda p: HANGUP, from_number="+15155550777")  # holds, then hangs up
+
+    snapshot = collect(hotline)
+    assert snapshot.calls_in_ivr == 1
+    assert snapshot.queues["reports"].queued == 0 and snapshot.queues["reports"].failed == 0
+    assert snapshot.reports["committed"] == 1 and snapshot.reports["received"] == 1
+    assert snapshot.precincts_total == 5 and snapshot.precincts_reported == 1
+    assert snapshot.by_county["Adair"] == {"total": 5, "reported": 1, "outstanding": 4}
+    assert snapshot.screening_15m == {
+        "rejected:blocklisted": 1,
+        "admitted:unknown": 1,
+        "ended:submitted": 1,
+        "held:unknown": 1,
+    }
+    assert snapshot.latency_ms["samples"] > 40 and snapshot.latency_ms["p95"] > 0
