@@ -4,7 +4,7 @@
 VENV    := .venv
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test lint check install clean
+.PHONY: run test lint check install clean flood
 
 run: $(STAMP)
 	scripts/run-dev.sh
@@ -20,6 +20,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 install: $(STAMP)
+
+# The standard load-test benchmark (docs/BENCHMARKS.md): the whole stack on loopback, the
+# 2020 caucus night under 20,000 prank and robot calls; the report goes to reports/iowa2020.
+flood: $(STAMP)
+	$(VENV)/bin/hotline flood --scenario iowa2020 --start-stack --out reports/iowa2020
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from callflows.ballots import load_ballot
 from ivr import create_app
 from ivr.audit_command import audit_command
+from ivr.flood.command import flood_command
 from ivr.hotline import current_hotline
 from ivr.pins import new_pin, pin_hmac
 from ivr.precinct_import import ImportFailed, read_rows, store_rows
@@ -41,6 +42,7 @@ def cli() -> None:
 
 
 cli.add_command(audit_command)
+cli.add_command(flood_command)
 cli.add_command(staff_group)
 
 

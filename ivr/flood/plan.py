@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from callflows.ballots import Ballot
@@ -62,8 +62,13 @@ def build_scenario(
     typo_rate: float = 0.0,
     drop_rate: float = 0.0,
     kinds: Sequence[str] = PRANK_KINDS,
+    phones: Mapping[str, str] | None = None,
 ) -> Scenario:
-    """Chairs for `sheets` (one each) and `pranks` hostile calls spread over `kinds`."""
+    """Chairs for `sheets` (one each) and `pranks` hostile callers spread over `kinds`.
+
+    A chair calls from `phones[precinct_id]` (the registered phone) when given, else from
+    `chair_phone(index)`.
+    """
     rng = random.Random(seed)
     chairs = [
         Chair(
@@ -71,7 +76,7 @@ def build_scenario(
             pin=pins[sheet.precinct_id],
             sheet=sheet,
             ballot=ballot,
-            phone=chair_phone(index),
+            phone=phones[sheet.precinct_id] if phones else chair_phone(index),
             rng=random.Random(rng.random()),
             typo_rate=typo_rate,
             drop_at=_drop_step(rng, ballot) if rng.random() < drop_rate else "",
@@ -87,6 +92,21 @@ def build_scenario(
     callers: list[Chair | Prank] = [*chairs, *prank_list]
     rng.shuffle(callers)
     return Scenario(chairs, prank_list, seed, callers)
+
+
+def calls_per_prank(kind: str) -> int:
+    """How many calls one prank persona of `kind` places."""
+    return {"pin_guesser": PIN_GUESSER_CALLS, "repeat_dialer": REPEAT_DIALER_CALLS}.get(kind, 1)
+
+
+def pranks_for_calls(calls: int, kinds: Sequence[str] = PRANK_KINDS) -> int:
+    """How many prank personas (kinds in turn, as `build_scenario` assigns them) place at
+    least `calls` calls in all."""
+    personas = placed = 0
+    while placed < calls:
+        placed += calls_per_prank(kinds[personas % len(kinds)])
+        personas += 1
+    return personas
 
 
 def _drop_step(rng: random.Random, ballot: Ballot) -> str:
@@ -106,11 +126,8 @@ def _prank(
     prank = Prank(
         kind=kind, phone=prank_phone(index), rng=random.Random(rng.random()), precinct_ids=all_ids
     )
-    if kind == "pin_guesser":
-        prank.calls = PIN_GUESSER_CALLS
-    elif kind == "repeat_dialer":
-        prank.calls = REPEAT_DIALER_CALLS
-    elif kind == "spoofed_chair" and chairs:
+    prank.calls = calls_per_prank(kind)
+    if kind == "spoofed_chair" and chairs:
         victim = rng.choice(chairs)
         prank.phone, prank.target_precinct = victim.phone, victim.precinct_id
         prank.stir_verstat = SPOOFED_ATTESTATION

@@ -1,4 +1,7 @@
-"""Playing a scenario's callers against a hotline over HTTP, many calls at once."""
+"""Playing a scenario's callers against a hotline over HTTP, many calls at once (threads).
+
+The test suite's flood test uses it; `hotline flood` plays the same callers with Locust.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,12 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
+from ivr.flood.calls import CallResult, Line, place_calls
 from ivr.flood.personas import Chair, Prank
-from ivr.flood.plan import CHAIR_ATTESTATION
-from ivr.softphone import CallRecord, Clock, HttpTransport, Softphone
+from ivr.softphone import HttpTransport
 
-
-@dataclass
-class CallResult:
-    """One call a persona placed, and what happened."""
-
-    persona: str
-    """"chair", or the kind of prank."""
-    precinct_id: str
-    phone: str
-    record: CallRecord
-    started: float
-    wall_seconds: float
+__all__ = ["CallResult", "run_callers"]
 
 
 def run_callers(
@@ -48,29 +39,8 @@ def run_callers(
         return found
 
     def run(caller: Chair | Prank) -> None:
-        while time.monotonic() < deadline and (answer := caller.next_call()) is not None:
-            phone = Softphone(
-                transport(),
-                voice_url,
-                auth_token,
-                from_number=caller.phone,
-                status_callback_url=f"{voice_url}/status",
-                fallback_url=f"{voice_url}/fallback",
-                extra_params=_attestation(caller),
-                clock=Clock(time_scale=time_scale),
-            )
-            started = time.monotonic()
-            record = phone.call(answer)
-            result = CallResult(
-                persona="chair" if isinstance(caller, Chair) else caller.kind,
-                precinct_id=caller.precinct_id
-                if isinstance(caller, Chair)
-                else caller.target_precinct,
-                phone=caller.phone,
-                record=record,
-                started=started,
-                wall_seconds=time.monotonic() - started,
-            )
+        line = Line(transport(), voice_url, auth_token, time_scale=time_scale)
+        for result in place_calls(caller, line, deadline=deadline, sleep=lambda _: None):
             with lock:
                 results.append(result)
 
@@ -78,9 +48,3 @@ def run_callers(
         for future in [pool.submit(run, caller) for caller in callers]:
             future.result()
     return results
-
-
-def _attestation(caller: Chair | Prank) -> dict[str, str] | None:
-    if isinstance(caller, Chair):
-        return {"StirVerstat": CHAIR_ATTESTATION}
-    return {"StirVerstat": caller.stir_verstat} if caller.stir_verstat else None

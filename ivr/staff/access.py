@@ -17,6 +17,7 @@ from redis import Redis
 from werkzeug.wrappers import Response
 
 from ivr.hotline import current_hotline
+from ivr.staff.errors import error_pages
 from models import StaffRole, StaffUser
 
 SESSION_KEY = "staff_session"
@@ -46,20 +47,23 @@ def end_session(redis: Redis, token: str) -> None:
 
 def signed_in_staff() -> StaffUser | None:
     """The staff member this request's cookie belongs to (None if none, or disabled)."""
-    if "staff" in g:
-        staff: StaffUser | None = g.staff
-        return staff
-    g.staff = None
+    if "staff" not in g:
+        g.staff = _load_staff()
+    staff: StaffUser | None = g.staff
+    return staff
+
+
+def _load_staff() -> StaffUser | None:
     token = session.get(SESSION_KEY)
-    if isinstance(token, str):
-        hotline = current_hotline()
-        staff_id = session_staff_id(hotline.redis, token)
-        if staff_id is not None:
-            with hotline.sessions() as db:
-                user = db.get(StaffUser, staff_id)
-            if user is not None and not user.disabled:
-                g.staff = user
-    return g.staff  # type: ignore[no-any-return]
+    if not isinstance(token, str):
+        return None
+    hotline = current_hotline()
+    staff_id = session_staff_id(hotline.redis, token)
+    if staff_id is None:
+        return None
+    with hotline.sessions() as db:
+        user = db.get(StaffUser, staff_id)
+    return user if user is not None and not user.disabled else None
 
 
 def current_staff() -> StaffUser:
@@ -87,6 +91,7 @@ def staff_blueprint(name: str, import_name: str, url_prefix: str = "") -> Bluepr
     """A blueprint under /staff whose every view requires a signed-in staff member."""
     bp = Blueprint(name, import_name, url_prefix=f"/staff{url_prefix}")
     bp.before_request(_require_login)
+    error_pages(bp)
     return bp
 
 

@@ -23,7 +23,6 @@ MAX_NAME_LENGTH = 64
 HASH_METHOD = "scrypt"
 
 
-
 @cache
 def _dummy_hash() -> str:
     # Checked when the name is unknown, so a wrong name costs as long as a wrong password.

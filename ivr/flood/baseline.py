@@ -1,0 +1,100 @@
+"""The yardstick for webhook throughput: a bare Flask endpoint that returns one Gather.
+
+`hotline flood` serves it with the same gunicorn settings as the hotline's web tier and
+drives both flat out with the same client (closed loop, no think time), so the ratio of
+the two says what the hotline's own work (signature check, Redis state, screening, rq)
+costs on this machine. Run as `python -m ivr.flood.baseline --bind HOST:PORT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, Response
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr.flood.servers import free_port, wait_for_port
+
+
+def bare_app() -> Flask:
+    """POST /voice and /voice/<anything>: the same Gather, built as the hotline builds TwiML."""
+    app = Flask(__name__)
+
+    def gather(step: str = "figure/first/1") -> Response:
+        response = VoiceResponse()
+        prompt = Gather(input="dtmf", action=f"/voice/{step}?n=1", method="POST", timeout=5)
+        prompt.say("Biden?", voice="Polly.Joanna", language="en-US")
+        response.append(prompt)
+        response.redirect(f"/voice/{step}?n=1&silence=1", method="POST")
+        return Response(str(response), mimetype="text/xml")
+
+    app.add_url_rule("/voice", "call", gather, methods=["POST"])
+    app.add_url_rule("/voice/<path:step>", "step", gather, methods=["POST"])
+    return app
+
+
+@contextlib.contextmanager
+def serving_bare_app(workers: int, threads: int, log_file: Path) -> Iterator[str]:
+    """Serve the bare app with gunicorn on a free loopback port; yields its Voice URL."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "ivr.flood.baseline", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads),
+    ]  # fmt: skip
+    with log_file.open("w") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, timeout=30)
+            yield f"http://127.0.0.1:{port}/voice"
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Requests a target answered per second when driven flat out."""
+
+    target: str
+    requests: int
+    failures: int
+    seconds: float
+    concurrency: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {**vars(self), "per_second": round(self.per_second, 1)}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank); 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ivr.server import HotlineServer, gunicorn_options
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bind", required=True)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(argv)
+    HotlineServer(bare_app, gunicorn_options(args.bind, args.workers, args.threads)).run()
+
+
+if __name__ == "__main__":
+    main()

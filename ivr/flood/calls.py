@@ -1,0 +1,178 @@
+"""Placing one persona's calls through the softphone, and what a report keeps of each call.
+
+Both runners use this: the thread-pool runner of the test suite (`runner.py`) and the
+Locust lines of `hotline flood` (`locustfile.py`), so they play callers the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from callflows import prompts
+from ivr.flood.personas import Chair, Prank
+from ivr.flood.plan import CHAIR_ATTESTATION
+from ivr.softphone import (
+    BUSY,
+    REJECTED,
+    Answer,
+    CallRecord,
+    Clock,
+    GatherPrompt,
+    Keys,
+    Softphone,
+    Transport,
+)
+
+HUMAN_REACTION_SECONDS = (0.5, 1.5)
+"""A chair's pause before keying at each prompt: finding the figure on the worksheet."""
+CALLBACK_SECONDS = (20.0, 60.0)
+"""How long a chair whose line dropped takes to call back."""
+REDIAL_SECONDS = (1.0, 5.0)
+"""How long a prankster or robot takes to dial again."""
+REFUSALS = (prompts.NUMBER_BLOCKED, prompts.PRECINCT_LOCKED, prompts.PIN_LOCKED_OUT)
+"""What a caller hears when the hotline stops them keying a PIN."""
+RECEIPT = prompts.receipt("000000")[0]
+"""The sentence that tells a chair their report is in ("Your report is received.")."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """Where and how calls are placed: the hotline's Voice URL, its token, the think time."""
+
+    transport: Transport
+    voice_url: str
+    auth_token: str
+    time_scale: float = 0.0
+    """Sleep this fraction of the virtual call time (0: no waiting at all, 1: real time)."""
+    human_think: bool = False
+    """Whether chairs pause before keying (the realistic model) or key at once."""
+
+
+@dataclass
+class CallResult:
+    """One call a persona placed, with its whole record (for tests that inspect it)."""
+
+    persona: str
+    """"chair", or the kind of prank."""
+    precinct_id: str
+    phone: str
+    record: CallRecord
+    started: float
+    wall_seconds: float
+    attempt: int = 1
+    """1 for a persona's first call, 2 for its second (a callback or a redial), ..."""
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """What a load report keeps of one call (a whole CallRecord is too big for 50,000 calls)."""
+
+    persona: str
+    precinct_id: str
+    phone: str
+    attempt: int
+    started: float
+    """Wall-clock time (epoch seconds) the call was placed."""
+    wall_seconds: float
+    virtual_seconds: float
+    """The call's length on the softphone's clock: speech, keying and timeouts."""
+    screening: str
+    """As the caller saw it: admitted, held (then let in or not), busy or rejected."""
+    outcome: str
+    requests: int
+    error_answers: int
+    """Requests answered with anything but 200 (or not answered)."""
+    application_errors: int
+    refused_pin: bool
+    """The caller heard that their number or the precinct may not key a PIN."""
+    receipt: bool
+    """The caller heard "Your report is received."."""
+
+    @staticmethod
+    def of(result: CallResult) -> CallSummary:
+        record = result.record
+        spoken = record.spoken
+        if record.outcome in (BUSY, REJECTED):
+            screening = record.outcome
+        elif any(event[0] == "enqueue" for event in record.transcript):
+            screening = "held"
+        else:
+            screening = "admitted"
+        return CallSummary(
+            persona=result.persona,
+            precinct_id=result.precinct_id,
+            phone=result.phone,
+            attempt=result.attempt,
+            started=result.started,
+            wall_seconds=round(result.wall_seconds, 4),
+            virtual_seconds=round(record.duration_seconds, 2),
+            screening=screening,
+            outcome=record.outcome,
+            requests=record.requests,
+            error_answers=sum(1 for status in record.statuses if status != 200),
+            application_errors=record.application_errors,
+            refused_pin=any(refusal in spoken for refusal in REFUSALS),
+            receipt=RECEIPT in spoken,
+        )
+
+
+def persona_of(caller: Chair | Prank) -> str:
+    return "chair" if isinstance(caller, Chair) else caller.kind
+
+
+def place_calls(
+    caller: Chair | Prank,
+    line: Line,
+    *,
+    deadline: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[CallResult]:
+    """Place the persona's calls one after another until it is done or `deadline` (monotonic)."""
+    rng = caller.rng
+    attempt = 0
+    while time.monotonic() < deadline and (answer := caller.next_call()) is not None:
+        attempt += 1
+        if attempt > 1:
+            pause = CALLBACK_SECONDS if isinstance(caller, Chair) else REDIAL_SECONDS
+            sleep(rng.uniform(*pause) * line.time_scale)
+        clock = Clock(time_scale=line.time_scale)
+        if line.human_think and isinstance(caller, Chair):
+            answer = _thinking(answer, clock, rng)
+        phone = Softphone(
+            line.transport,
+            line.voice_url,
+            line.auth_token,
+            from_number=caller.phone,
+            status_callback_url=f"{line.voice_url}/status",
+            fallback_url=f"{line.voice_url}/fallback",
+            extra_params=_attestation(caller),
+            clock=clock,
+        )
+        started_wall, started = time.time(), time.monotonic()
+        record = phone.call(answer)
+        yield CallResult(
+            persona=persona_of(caller),
+            precinct_id=caller.precinct_id if isinstance(caller, Chair) else caller.target_precinct,
+            phone=caller.phone,
+            record=record,
+            started=started_wall,
+            wall_seconds=time.monotonic() - started,
+            attempt=attempt,
+        )
+
+
+def _thinking(answer: Answer, clock: Clock, rng: random.Random) -> Answer:
+    def think_then_answer(prompt: GatherPrompt) -> Keys:
+        clock.advance(rng.uniform(*HUMAN_REACTION_SECONDS))
+        return answer(prompt)
+
+    return think_then_answer
+
+
+def _attestation(caller: Chair | Prank) -> dict[str, str] | None:
+    if isinstance(caller, Chair):
+        return {"StirVerstat": CHAIR_ATTESTATION}
+    return {"StirVerstat": caller.stir_verstat} if caller.stir_verstat else None

@@ -1,0 +1,223 @@
+"""Did the hotline hold? Every chair's report against their worksheet, and every other report.
+
+Per chair: `committed exactly` (committed with exactly the worksheet's figures),
+`flagged as expected` (flagged with exactly the worksheet's figures where `hotline audit`
+finds the worksheet itself inconsistent: about 250 of the 2020 sites; the hotline flags
+those by design), or a mismatch (anything else, listed). Reports made by any other caller
+(leaked PINs, spoofers) must never be committed, and no chair may have been blocked.
+
+It reads every stored report, not only the export's one per precinct, because a leaked
+PIN's quarantined report can be a precinct's latest and a chair may have several.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from callflows.audit import PrecinctTable, Site, audit_site, read_precincts
+from callflows.ballots import Ballot
+from ivr.flood.calls import CallSummary
+from ivr.flood.personas import Chair
+from ivr.worksheets import PRECINCTS_2020, Worksheet
+from models import Report
+
+COMMITTED_EXACTLY = "committed exactly"
+FLAGGED_AS_EXPECTED = "flagged as expected"
+MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """One stored submission, as much of it as the check needs."""
+
+    precinct_id: str
+    caller: str
+    status: str
+    figures: dict[str, list[int]]
+
+
+def stored_reports(session: Session) -> list[StoredReport]:
+    """Every report in the database (committed, flagged, quarantined, duplicate, ...)."""
+    reports = session.scalars(select(Report).options(joinedload(Report.precinct)))
+    return [
+        StoredReport(r.precinct.precinct_id, r.caller, str(r.status), dict(r.figures))
+        for r in reports
+    ]
+
+
+def load_precinct_table() -> PrecinctTable:
+    with PRECINCTS_2020.open(newline="", encoding="utf-8") as handle:
+        return read_precincts(list(csv.DictReader(handle)))
+
+
+def worksheet_findings(sheet: Worksheet, ballot: Ballot, table: PrecinctTable) -> list[str]:
+    """What `hotline audit` finds wrong with the worksheet itself (informational ones aside)."""
+    key = (sheet.county, sheet.precinct)
+    site = Site(
+        county=sheet.county,
+        precinct=sheet.precinct,
+        precinct_id=sheet.precinct_id,
+        names=tuple(ballot.group_names),
+        first=tuple(sheet.block(ballot, "first")),
+        final=tuple(sheet.block(ballot, "final")),
+        delegates=tuple(sheet.block(ballot, "delegates")),
+        is_satellite=key in table.satellites,
+    )
+    found = audit_site(site, table.delegates_to_elect.get(key))
+    return [finding.code for finding in found.findings if not finding.informational]
+
+
+@dataclass(frozen=True)
+class ChairVerdict:
+    precinct_id: str
+    county: str
+    precinct: str
+    expected: str
+    """"committed", or "flagged" where the worksheet itself is inconsistent."""
+    verdict: str
+    detail: str = ""
+
+
+@dataclass
+class Correctness:
+    """The correctness section of a flood report."""
+
+    chairs: int
+    verdicts: Counter[str]
+    mismatches: list[ChairVerdict]
+    expected_flagged: int
+    prank_reports: Counter[str]
+    """Reports by callers other than the precinct's chair, by status."""
+    chairs_wrongly_blocked: list[str]
+    chairs_held: list[str]
+    chairs_without_receipt: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def prank_reports_committed(self) -> int:
+        return self.prank_reports.get("committed", 0)
+
+    @property
+    def chairs_correct(self) -> int:
+        return self.verdicts[COMMITTED_EXACTLY] + self.verdicts[FLAGGED_AS_EXPECTED]
+
+    @property
+    def holds(self) -> bool:
+        """All chairs correct, no prank report committed, no chair blocked."""
+        return (
+            self.chairs_correct == self.chairs
+            and self.prank_reports_committed == 0
+            and not self.chairs_wrongly_blocked
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "holds": self.holds,
+            "chairs": self.chairs,
+            "chairs_correct": self.chairs_correct,
+            "committed_exactly": self.verdicts[COMMITTED_EXACTLY],
+            "flagged_as_expected": self.verdicts[FLAGGED_AS_EXPECTED],
+            "expected_flagged": self.expected_flagged,
+            "mismatches": [vars(m) for m in self.mismatches],
+            "prank_reports": dict(self.prank_reports),
+            "prank_reports_committed": self.prank_reports_committed,
+            "chairs_wrongly_blocked": self.chairs_wrongly_blocked,
+            "chairs_held": self.chairs_held,
+            "chairs_without_receipt": self.chairs_without_receipt,
+            "notes": self.notes,
+        }
+
+
+def check(
+    chairs: Sequence[Chair],
+    reports: Iterable[StoredReport],
+    calls: Iterable[CallSummary],
+    table: PrecinctTable,
+) -> Correctness:
+    """Classify every chair's outcome and count everything else that was stored."""
+    phones = {chair.precinct_id: chair.phone for chair in chairs}
+    by_chair: dict[str, list[StoredReport]] = {}
+    prank_reports: Counter[str] = Counter()
+    for report in reports:
+        if phones.get(report.precinct_id) == report.caller:
+            by_chair.setdefault(report.precinct_id, []).append(report)
+        else:
+            prank_reports[report.status] += 1
+    verdicts: Counter[str] = Counter()
+    mismatches = []
+    expected_flagged = 0
+    for chair in chairs:
+        verdict = judge(chair, by_chair.get(chair.precinct_id, []), table)
+        expected_flagged += verdict.expected == "flagged"
+        verdicts[verdict.verdict] += 1
+        if verdict.verdict == MISMATCH:
+            mismatches.append(verdict)
+    blocked, held, without_receipt = _chair_calls(calls)
+    return Correctness(
+        chairs=len(chairs),
+        verdicts=verdicts,
+        mismatches=mismatches,
+        expected_flagged=expected_flagged,
+        prank_reports=prank_reports,
+        chairs_wrongly_blocked=blocked,
+        chairs_held=held,
+        chairs_without_receipt=[pid for pid in without_receipt if pid in phones],
+    )
+
+
+def judge(chair: Chair, reports: Sequence[StoredReport], table: PrecinctTable) -> ChairVerdict:
+    """One chair's verdict from the reports made from their phone."""
+    sheet, ballot = chair.sheet, chair.ballot
+    findings = worksheet_findings(sheet, ballot, table)
+    expected = "flagged" if findings else "committed"
+    worksheet = {key: sheet.block(ballot, key) for key in ballot.block_keys}
+
+    def verdict(name: str, detail: str = "") -> ChairVerdict:
+        return ChairVerdict(chair.precinct_id, sheet.county, sheet.precinct, expected, name, detail)
+
+    if not reports:
+        return verdict(MISMATCH, "no report stored")
+    wrong = [r for r in reports if r.figures != worksheet]
+    if wrong:
+        return verdict(
+            MISMATCH,
+            f"{len(wrong)} report(s) with other figures: {_diff(wrong[0].figures, worksheet)}",
+        )
+    statuses = Counter(r.status for r in reports)
+    if statuses[expected] != 1:
+        detail = f"statuses {dict(statuses)}; the worksheet audit finds {findings or 'nothing'}"
+        return verdict(MISMATCH, detail)
+    return verdict(COMMITTED_EXACTLY if expected == "committed" else FLAGGED_AS_EXPECTED)
+
+
+def _diff(stored: Mapping[str, list[int]], worksheet: Mapping[str, list[int]]) -> str:
+    for block, figures in worksheet.items():
+        if stored.get(block) != figures:
+            return f"{block}: stored {stored.get(block)}, worksheet {figures}"
+    return "same figures"
+
+
+def _chair_calls(calls: Iterable[CallSummary]) -> tuple[list[str], list[str], list[str]]:
+    """Chairs refused (busy, rejected, PIN refused), chairs held, chairs never given a receipt."""
+    blocked: set[str] = set()
+    held: set[str] = set()
+    receipted: set[str] = set()
+    called: set[str] = set()
+    for call in calls:
+        if call.persona != "chair":
+            continue
+        called.add(call.precinct_id)
+        if call.screening in ("busy", "rejected") or call.refused_pin:
+            blocked.add(call.precinct_id)
+        if call.screening == "held":
+            held.add(call.precinct_id)
+        if call.receipt:
+            receipted.add(call.precinct_id)
+    return sorted(blocked), sorted(held), sorted(called - receipted)

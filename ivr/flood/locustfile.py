@@ -1,0 +1,95 @@
+"""Locust's side of the flood: phone lines (users) that place the plan's calls.
+
+Each line is a Locust user whose one task takes the next arrival from the dispatcher and
+plays that persona with the softphone (ivr/softphone executes the TwiML as Twilio does).
+Every webhook request goes through `LocustTransport`, which reports it to Locust as a
+request named by its step kind ("figure", "pin", "hold", ...), so Locust's statistics,
+console and web UI show latency per step of the keypad protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from locust import User, constant, task
+from locust.contrib.fasthttp import FastHttpSession
+from locust.env import Environment
+from locust.exception import StopUser
+
+from ivr.flood.dispatch import Dispatcher
+from ivr.softphone import NO_RESPONSE, TWILIO_TIMEOUT_SECONDS, voice_step
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def request_name(url: str) -> str:
+    """The step kind a webhook request is counted under: /voice/figure/first/3 -> "figure";
+    /voice itself (a new call) -> "voice"."""
+    return voice_step(url).split("/", 1)[0]
+
+
+class LocustTransport:
+    """The softphone's HTTP, through Locust's fast client, reported as Locust requests."""
+
+    def __init__(self, session: FastHttpSession) -> None:
+        self.session = session
+
+    def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        with self.session.post(
+            url,
+            data=urlencode(params),
+            headers={**headers, "Content-Type": FORM},
+            name=request_name(url),
+            catch_response=True,
+            allow_redirects=False,
+        ) as response:
+            status = int(response.status_code or NO_RESPONSE)
+            body = (response.text or "") if status else ""
+            if status == 200:
+                response.success()
+            else:
+                # Twilio treats anything but a 2xx document as an error (and plays its own).
+                response.failure(f"HTTP {status}" if status else "no answer")
+        return status, body
+
+
+@dataclass
+class DispatcherSlot:
+    """Where the lines find their dispatcher; a worker gets its own only when the master
+    sends the plan, after the line class was registered."""
+
+    dispatcher: Dispatcher | None = None
+
+
+def caller_line_class(slot: DispatcherSlot) -> type[User]:
+    """The Locust user class of this run (the same name on master and workers)."""
+
+    class CallerLine(User):
+        """One phone line of the load generator: places the plan's calls one after another."""
+
+        wait_time = constant(0)
+
+        def __init__(self, environment: Environment) -> None:
+            super().__init__(environment)
+            session = FastHttpSession(
+                base_url=environment.host,
+                request_event=environment.events.request,
+                user=self,
+                network_timeout=TWILIO_TIMEOUT_SECONDS,
+                connection_timeout=TWILIO_TIMEOUT_SECONDS,
+            )
+            self.transport = LocustTransport(session)
+
+        @task
+        def place_next_call(self) -> None:
+            dispatcher = slot.dispatcher
+            arrival = dispatcher.next_arrival() if dispatcher else None
+            if dispatcher is None or arrival is None:
+                raise StopUser()
+            dispatcher.play(arrival, self.transport)
+
+    return CallerLine

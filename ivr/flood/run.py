@@ -1,0 +1,202 @@
+"""One flood from start to report: target, plan, Locust, drain, correctness, baseline.
+
+Imported only by `hotline flood` when it runs a flood, because importing Locust
+monkey-patches the process for gevent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import random
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+from redis import Redis
+
+from callflows.ballots import Ballot, load_ballot
+from ivr.flood.baseline import Throughput, serving_bare_app
+from ivr.flood.correctness import Correctness, check, load_precinct_table, stored_reports
+from ivr.flood.dispatch import Dispatcher, LineConfig
+from ivr.flood.machine import machine_facts
+from ivr.flood.metrics_sampler import MetricsSampler, screening_and_totals, wait_until_drained
+from ivr.flood.options import FloodOptions
+from ivr.flood.personas import Chair, Prank
+from ivr.flood.plan import prank_phone
+from ivr.flood.probe import saturate
+from ivr.flood.report import RunFacts, write_report
+from ivr.flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
+from ivr.flood.stack import StackOptions, local_stack
+from ivr.flood.swarm import run_swarm, run_worker
+from ivr.results import export_rows, to_json
+from ivr.worksheets import load_worksheets
+from models import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT_SECONDS = 900
+"""How long the workers may take to commit what the flood queued."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The hotline under test and how to reach its data (None: not reachable from here)."""
+
+    base_url: str
+    auth_token: str = field(repr=False)
+    pins_file: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    description: str = ""
+
+
+def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> dict[str, Any]:
+    """Run the flood against `target` and write the report; returns the report's data."""
+    spec = options.spec
+    ballot = load_ballot(spec.ballot)
+    plan = build_plan(spec, read_pins(target.pins_file), load_worksheets(), ballot)
+    log.info(
+        "plan: %s chairs, %s prank personas (%s calls), over %s s (%s)",
+        len(plan.chairs), len(plan.pranks), sum(p.calls for p in plan.pranks),
+        spec.duration, spec.profile,
+    )  # fmt: skip
+    redis = Redis.from_url(target.redis_url) if target.redis_url else None
+    sampler = MetricsSampler(redis) if redis else None
+    sampler_greenlet = gevent.spawn(sampler.run) if sampler else None
+    before = machine_facts()
+    result = run_swarm(
+        lambda data: _dispatcher(plan, target.auth_token, data),
+        target.base_url,
+        options.swarm,
+        max_seconds=options.max_seconds,
+        sampler=sampler,
+        plan_message={"host": target.base_url, "spec": spec.as_dict()},
+    )
+    facts = RunFacts(
+        command=options.command,
+        scenario=spec,
+        target={"base_url": target.base_url, "description": target.description},
+        machine_before=before,
+        machine_after=machine_facts(),
+        plan=_plan_counts(plan, ballot),
+        swarm=result,
+    )
+    if redis is not None and sampler is not None:
+        log.info("waiting for the workers to drain the queues ...")
+        facts.drain_seconds = wait_until_drained(redis, DRAIN_TIMEOUT_SECONDS)
+        sampler.stop()
+        if sampler_greenlet is not None:
+            sampler_greenlet.join(timeout=10)
+        facts.samples = sampler.samples
+        facts.hotline_counters = screening_and_totals(redis)
+    if target.database_url:
+        facts.correctness = _correctness(plan, result.log.calls, target.database_url, options.out)
+    if stack is not None and options.baseline_seconds > 0:
+        facts.throughput = _throughput(plan, target, stack, options)
+    return write_report(facts, options.out)
+
+
+def serve_as_worker(pins_file: Path, auth_token: str, master_host: str, master_port: int) -> None:
+    """`hotline flood --worker`: play this machine's share of the master's plan."""
+
+    def make_dispatcher(data: dict[str, Any]) -> Dispatcher:
+        spec = ScenarioSpec(**data["spec"])
+        ballot = load_ballot(spec.ballot)
+        plan = build_plan(spec, read_pins(pins_file), load_worksheets(), ballot)
+        return _dispatcher(plan, auth_token, data)
+
+    run_worker(make_dispatcher, master_host, master_port)
+
+
+@contextlib.contextmanager
+def started_stack(stack: StackOptions, out: Path) -> Iterator[Target]:
+    """`--start-stack`: the local hotline as the target (its data in a private temp folder)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="hotline-flood-") as workdir,
+        local_stack(stack, Path(workdir), out / "logs") as running,
+    ):
+        yield Target(
+            base_url=running.base_url,
+            auth_token=running.auth_token,
+            pins_file=running.pins_file,
+            database_url=running.database_url,
+            redis_url=running.redis_url,
+            description=(
+                f"local stack: gunicorn {stack.web_workers} workers x {stack.threads} threads, "
+                f"{stack.rq_workers} rq worker(s), Redis, "
+                f"{'PostgreSQL' if 'postgresql' in running.database_url else 'the given database'}"
+                f", IVR capacity {stack.ivr_capacity or 'default'}"
+            ),
+        )
+
+
+def _dispatcher(plan: Plan, auth_token: str, data: dict[str, Any]) -> Dispatcher:
+    spec = plan.spec
+    config = LineConfig(
+        voice_url=f"{data['host']}/voice",
+        auth_token=auth_token,
+        time_scale=spec.time_scale,
+        human_think=spec.human_think,
+    )
+    arrivals = plan.slice(data["index"], data["count"])
+    return Dispatcher(arrivals, config, origin=data["origin"], deadline=data["deadline"])
+
+
+def _plan_counts(plan: Plan, ballot: Ballot) -> dict[str, int]:
+    return {
+        "chairs": len(plan.chairs),
+        "pranks": len(plan.pranks),
+        "prank_calls": sum(prank.calls for prank in plan.pranks),
+        "groups": len(ballot.groups),
+    }
+
+
+def _correctness(plan: Plan, calls: Any, database_url: str, out: Path) -> Correctness:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            reports = stored_reports(session)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "results.json").write_text(to_json(export_rows(session)))
+    finally:
+        engine.dispose()
+    return check(plan.chairs, reports, calls, load_precinct_table())
+
+
+def _throughput(
+    plan: Plan, target: Target, stack: StackOptions, options: FloodOptions
+) -> dict[str, Throughput]:
+    """The hotline and a bare Gather endpoint, each driven flat out by the same client."""
+    chairs = itertools.cycle(plan.chairs)
+
+    def next_chair() -> Chair | Prank:
+        chair = next(chairs)
+        # A fresh chair (no typos, no drop) keying the worksheet again: a duplicate report.
+        return Chair(chair.precinct_id, chair.pin, chair.sheet, chair.ballot, chair.phone,
+                     random.Random(0))  # fmt: skip
+
+    counter = itertools.count()
+
+    def next_keyer() -> Chair | Prank:
+        return Prank("random_keys", prank_phone(0), random.Random(next(counter)), [])
+
+    seconds, lines = options.baseline_seconds, options.baseline_lines
+    log.info("throughput: the hotline flat out for %s s ...", seconds)
+    hotline = saturate(
+        "hotline webhooks (chair calls)", f"{target.base_url}/voice", target.auth_token,
+        next_chair, seconds=seconds, concurrency=lines,
+    )  # fmt: skip
+    log.info("throughput: a bare Flask Gather endpoint flat out for %s s ...", seconds)
+    with serving_bare_app(
+        stack.web_workers, stack.threads, options.out / "logs" / "bare.log"
+    ) as url:
+        bare = saturate(
+            "bare Flask Gather endpoint", url, target.auth_token, next_keyer,
+            seconds=seconds, concurrency=lines,
+        )  # fmt: skip
+    return {"hotline": hotline, "bare": bare}

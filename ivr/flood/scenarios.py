@@ -1,0 +1,143 @@
+"""Named flood scenarios, and the plan of a run: which persona calls at what second.
+
+A scenario says how many chairs and prank calls, over how long, with which arrival profile
+and think time. The plan binds it to a hotline's precincts (the pins file that
+`hotline flood --prepare` writes: precinct IDs, chairs' registered phones, PINs) and to
+the 2020 worksheets, deterministically from the seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from callflows.ballots import Ballot
+from ivr.flood.arrivals import arrival_times
+from ivr.flood.personas import Chair, Prank
+from ivr.flood.plan import build_scenario, pranks_for_calls
+from ivr.worksheets import Worksheet
+
+CHAIR_WINDOW = 0.8
+"""Chairs start calling within this fraction of the run, so the last ones finish in it."""
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """What a flood replays; every field can be overridden on the command line."""
+
+    name: str
+    chairs: int | None
+    """Chairs replaying worksheets; None: every site in the pins file."""
+    prank_calls: int
+    duration: float
+    """Seconds over which calls arrive."""
+    profile: str = "steady"
+    time_scale: float = 0.01
+    """Fraction of the virtual call time actually waited (1: realistic, real time)."""
+    typo_rate: float = 0.02
+    drop_rate: float = 0.05
+    seed: int = 2020
+    ballot: str = "iowa2020-other"
+    human_think: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {field: getattr(self, field) for field in self.__dataclass_fields__}
+
+
+SCENARIOS = {
+    "iowa2020": ScenarioSpec("iowa2020", chairs=None, prank_calls=20_000, duration=600.0),
+    "small": ScenarioSpec("small", chairs=30, prank_calls=300, duration=30.0),
+}
+"""iowa2020: the standard benchmark (all 1,765 sites of 2020 and 20,000 prank and robot
+calls over ten minutes, compressed think time); small: what the test suite runs."""
+
+
+@dataclass(frozen=True)
+class PinEntry:
+    """One row of a pins file."""
+
+    precinct_id: str
+    county: str
+    precinct: str
+    chair_phone: str
+    pin: str
+
+
+def read_pins(path: Path) -> list[PinEntry]:
+    """The rows of a pins file (`hotline pins issue` columns), in file order."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            PinEntry(
+                row["precinct_id"], row["county"], row["precinct"], row["chair_phone"], row["pin"]
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A persona and when (seconds after the start) it places its first call."""
+
+    at: float
+    caller: Chair | Prank
+
+
+@dataclass
+class Plan:
+    spec: ScenarioSpec
+    chairs: list[Chair]
+    pranks: list[Prank]
+    arrivals: list[Arrival]
+
+    def slice(self, index: int, count: int) -> list[Arrival]:
+        """The arrivals one of `count` load-generator processes plays."""
+        return self.arrivals[index::count]
+
+
+def bind_worksheets(
+    sheets: dict[tuple[str, str], Worksheet], entries: list[PinEntry]
+) -> list[Worksheet]:
+    """Worksheets of the sites in the pins file, with the precinct IDs the hotline knows
+    (sites with no ID in the 2020 data got one on import)."""
+    bound = []
+    for entry in entries:
+        sheet = sheets.get((entry.county, entry.precinct))
+        if sheet is not None:
+            bound.append(replace(sheet, precinct_id=entry.precinct_id))
+    return bound
+
+
+def build_plan(
+    spec: ScenarioSpec,
+    entries: list[PinEntry],
+    sheets: dict[tuple[str, str], Worksheet],
+    ballot: Ballot,
+) -> Plan:
+    """Chairs, pranks and their arrival times for `spec` against the hotline's precincts."""
+    rng = random.Random(spec.seed)
+    bound = [entry for entry in entries if entry.chair_phone]
+    worksheets = bind_worksheets(sheets, bound)
+    if spec.chairs is not None:
+        worksheets = rng.sample(worksheets, min(spec.chairs, len(worksheets)))
+    scenario = build_scenario(
+        worksheets,
+        {entry.precinct_id: entry.pin for entry in entries},
+        ballot,
+        pranks=pranks_for_calls(spec.prank_calls),
+        seed=spec.seed,
+        typo_rate=spec.typo_rate,
+        drop_rate=spec.drop_rate,
+        phones={entry.precinct_id: entry.chair_phone for entry in bound},
+    )
+    calling_order = list(scenario.chairs)
+    rng.shuffle(calling_order)
+    chair_times = arrival_times("steady", len(calling_order), spec.duration * CHAIR_WINDOW, rng)
+    prank_times = arrival_times(spec.profile, len(scenario.pranks), spec.duration, rng)
+    arrivals = [
+        *(Arrival(at, chair) for at, chair in zip(chair_times, calling_order, strict=True)),
+        *(Arrival(at, prank) for at, prank in zip(prank_times, scenario.pranks, strict=True)),
+    ]
+    arrivals.sort(key=lambda arrival: arrival.at)
+    return Plan(spec, scenario.chairs, scenario.pranks, arrivals)

@@ -1,0 +1,35 @@
+"""The staff dashboard: overview, precincts, review, results, operations.
+
+Every page under /staff requires a signed-in staff member (see `access`); /healthz,
+/results.json and /metrics (token or login) live in `public`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ivr.staff import (
+    auth,
+    formatting,
+    ops,
+    overview,
+    precincts,
+    public,
+    results_views,
+    review_views,
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard's blueprints and template helpers on `app`."""
+    for blueprint in (
+        auth.bp,
+        overview.bp,
+        precincts.bp,
+        review_views.bp,
+        results_views.bp,
+        ops.bp,
+        public.bp,
+    ):
+        app.register_blueprint(blueprint)
+    formatting.init_app(app)
