@@ -71,6 +71,12 @@ def webhook_latency(data: dict[str, Any], out: Path) -> str:
     x = [p["at"] - origin for p in points]
     for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
         axes.plot(x, [p[key] for p in points], label=label)
+    samples = data["hotline"]["samples"]
+    if samples:
+        # The hotline's own measure (inside the handler, its last 2,000 requests).
+        x_own = [s["at"] - origin for s in samples]
+        own = [s["latency_ms"].get("p99", 0) for s in samples]
+        axes.plot(x_own, own, ls=":", color="black", label="p99 inside the hotline")
     axes.axhline(data["targets"]["webhook_p99_ms"]["target"], color="red", ls="--", lw=1)
     axes.set_xlabel("seconds since the start")
     axes.set_ylabel("milliseconds")

@@ -101,6 +101,13 @@ SCENARIO_OVERRIDES = (
     help="--start-stack: rq workers.",
 )
 @click.option(
+    "--rq-nice",
+    type=click.IntRange(0, 19),
+    default=0,
+    show_default=True,
+    help="--start-stack: run the rq workers at this lower CPU priority.",
+)
+@click.option(
     "--ivr-capacity", type=click.IntRange(min=1), help="--start-stack: HOTLINE_IVR_CAPACITY."
 )
 @click.option("--hold-max", type=click.IntRange(min=1), help="--start-stack: HOTLINE_HOLD_MAX.")
@@ -108,7 +115,7 @@ SCENARIO_OVERRIDES = (
 @click.option(
     "--lines",
     type=click.IntRange(min=1),
-    default=300,
+    default=3000,
     show_default=True,
     help="Calls the load generator can have going at once (Locust users).",
 )
@@ -151,14 +158,13 @@ SCENARIO_OVERRIDES = (
 @click.option("--pins-out", type=FILE, help="--prepare: write the pins file here (mode 0600).")
 @click.option(
     "--ballot",
-    default="iowa2020-other",
-    show_default=True,
-    help="--prepare: the ballot to register.",
+    help="The ballot chairs key, and --prepare or --start-stack registers "
+    "(default: iowa2020-other, every 2020 site as it was reported).",
 )
 def flood_command(**opts: Any) -> None:  # fmt: skip
     """Replay a caucus night under a call flood (Locust) and report what held."""
     if opts["prepare"]:
-        _prepare(opts["pins_out"], opts["ballot"])
+        _prepare(opts["pins_out"], opts["ballot"] or "iowa2020-other")
         return
     _with_gevent_patches_first()
     from locust.log import setup_logging
@@ -208,6 +214,8 @@ def scenario_spec(opts: dict[str, Any]) -> ScenarioSpec:
     """The named scenario with the options given on the command line applied."""
     spec = SCENARIOS[opts["scenario"]]
     overrides = {name: opts[name] for name in SCENARIO_OVERRIDES if opts.get(name) is not None}
+    if opts.get("ballot"):
+        overrides["ballot"] = opts["ballot"]
     if opts.get("no_think"):
         overrides["human_think"] = False
     return ScenarioSpec(**{**spec.as_dict(), **overrides})
@@ -240,6 +248,7 @@ def _stack_options(opts: dict[str, Any], spec: ScenarioSpec) -> StackOptions:
         web_workers=opts["web_workers"],
         threads=opts["threads"],
         rq_workers=opts["rq_workers"],
+        rq_nice=opts["rq_nice"],
         ivr_capacity=opts["ivr_capacity"],
         hold_max=opts["hold_max"],
         ballot=spec.ballot,

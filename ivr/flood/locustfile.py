@@ -9,6 +9,7 @@ console and web UI show latency per step of the keypad protocol.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -20,8 +21,13 @@ from locust.exception import StopUser
 
 from ivr.flood.dispatch import Dispatcher
 from ivr.softphone import NO_RESPONSE, TWILIO_TIMEOUT_SECONDS, voice_step
+from queues.defaults import HOLD_POLL_PAUSE_SECONDS
 
 FORM = "application/x-www-form-urlencoded"
+HOLD = "hold"
+"""The hold queue's waitUrl step (ivr/voice.py)."""
+IDLE_CONNECTION_SECONDS = 2.0
+"""Connections idle longer than this are not reused (well under gunicorn's keep-alive)."""
 
 
 def request_name(url: str) -> str:
@@ -35,8 +41,39 @@ class LocustTransport:
 
     def __init__(self, session: FastHttpSession) -> None:
         self.session = session
+        self.last_used = float("-inf")
+        self.last_hold_poll: tuple[str, float] = ("", float("-inf"))
 
     def post(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> tuple[int, str]:
+        name = request_name(url)
+        if name == HOLD:
+            self._pace_hold_poll(params.get("CallSid", ""))
+        if time.monotonic() - self.last_used > IDLE_CONNECTION_SECONDS:
+            # A connection idle this long may be closed by the server (gunicorn's keep-alive
+            # is 5 s) just as we send on it, which would look like the hotline not answering.
+            self.session.client.close()
+        try:
+            return self._post(url, params, headers)
+        finally:
+            self.last_used = time.monotonic()
+
+    def _pace_hold_poll(self, call_sid: str) -> None:
+        """Poll the hold queue no faster than Twilio would, whatever the time scale.
+
+        Compressing a call's script compresses its own, fixed set of requests; but a held
+        caller polls for as long as the IVR stays full (server time), so a compressed pause
+        would make each one poll up to a hundred times as often as on Twilio.
+        """
+        previous_sid, previous = self.last_hold_poll
+        if previous_sid == call_sid:
+            wait = previous + HOLD_POLL_PAUSE_SECONDS - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self.last_hold_poll = (call_sid, time.monotonic())
+
+    def _post(
         self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, str]:
         with self.session.post(
@@ -53,7 +90,9 @@ class LocustTransport:
                 response.success()
             else:
                 # Twilio treats anything but a 2xx document as an error (and plays its own).
-                response.failure(f"HTTP {status}" if status else "no answer")
+                error = getattr(response, "error", None)
+                reason = f"no answer ({type(error).__name__}: {error})" if error else "no answer"
+                response.failure(f"HTTP {status}" if status else reason)
         return status, body
 
 

@@ -12,7 +12,7 @@ from ivr.flood.scenarios import ScenarioSpec
 class SwarmOptions:
     """How Locust runs: lines (users), web UI, distribution, console output."""
 
-    lines: int = 300
+    lines: int = 3000
     spawn_rate: float = 1000.0
     web_ui: bool = False
     web_host: str = "127.0.0.1"

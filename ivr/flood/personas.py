@@ -58,12 +58,17 @@ class Chair:
         if kind == "figure":
             return self._figure(step, rest)
         if kind == "total":
-            if self._fixing:
-                return "*#"
+            if self._fixing.startswith(f"figure/{rest}/"):
+                return "*#"  # the block's last figure was wrong: go back to it
             return f"{sum(self.sheet.block(self.ballot, rest))}#"
         if kind == "chance":
             return "".join(str(option) for option in self.sheet.game_winners(self.ballot))
         if kind == "fix":
+            if self._fixing:
+                # A figure of ours is still wrong (the line dropped before we fixed it):
+                # key the block again, from the worksheet.
+                self._fixing = ""
+                return "1"
             # The worksheet is what it is: keep it, flagged for review.
             return "2"
         if kind == "confirm":
@@ -77,7 +82,11 @@ class Chair:
             if step == self._fixing:
                 self._fixing = ""
                 return f"{value}#"
-            return "*#"  # heard the wrong figure read back: go back to it
+            if _comes_after(step, self._fixing, self.ballot.block_keys):
+                return "*#"  # heard the wrong figure read back: go back to it
+            # Asked for an earlier figure (resumed from the block's start): the wrong one
+            # will be keyed again in its turn.
+            self._fixing = ""
         if self.rng.random() < self.typo_rate:
             self.typos += 1
             self._fixing = step
@@ -89,8 +98,17 @@ class Chair:
         if self.calls_made >= (2 if self.drop_at else 1):
             return None
         self.calls_made += 1
-        self._fixing = ""
+        # `_fixing` is kept: a chair who heard a wrong figure read back just before the line
+        # dropped still knows it when they call back and resume.
         return self.answer
+
+
+def _comes_after(step: str, other: str, blocks: tuple[str, ...]) -> bool:
+    """Whether figure step `step` comes after figure step `other` in the call."""
+    _, block, position = step.split("/")
+    _, other_block, other_position = other.split("/")
+    here, there = blocks.index(block), blocks.index(other_block)
+    return (here, int(position)) > (there, int(other_position))
 
 
 @dataclass

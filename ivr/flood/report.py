@@ -168,6 +168,7 @@ def _peaks(samples: list[Sample]) -> dict[str, float]:
     if not samples:
         return {}
     return {
+        "hotline_p99_ms": max(s.latency_ms.get("p99", 0.0) for s in samples),
         "calls_in_ivr": max(s.calls_in_ivr for s in samples),
         "hold_depth": max(s.hold_depth for s in samples),
         "hold_longest_wait_seconds": max(s.hold_longest_wait_seconds for s in samples),
@@ -335,7 +336,8 @@ def _section_hotline(data: dict[str, Any]) -> list[str]:
         "",
         f"- Peaks: {peaks['calls_in_ivr']} calls in the IVR, {peaks['hold_depth']} holding "
         f"(longest wait {peaks['hold_longest_wait_seconds']} s), {peaks['rq_pending']} rq jobs "
-        f"pending, {peaks['rq_failed']} failed",
+        f"pending, {peaks['rq_failed']} failed; the hotline's own webhook p99 (inside the "
+        f"handler, over its last 2,000 requests) peaked at {peaks['hotline_p99_ms']} ms",
         f"- Queues drained {hotline['drain_seconds']} s after the last call",
     ]
     if counters:

@@ -128,7 +128,8 @@ def started_stack(stack: StackOptions, out: Path) -> Iterator[Target]:
             redis_url=running.redis_url,
             description=(
                 f"local stack: gunicorn {stack.web_workers} workers x {stack.threads} threads, "
-                f"{stack.rq_workers} rq worker(s), Redis, "
+                f"{stack.rq_workers} rq worker(s)"
+                f"{f' at nice {stack.rq_nice}' if stack.rq_nice else ''}, Redis, "
                 f"{'PostgreSQL' if 'postgresql' in running.database_url else 'the given database'}"
                 f", IVR capacity {stack.ivr_capacity or 'default'}"
             ),

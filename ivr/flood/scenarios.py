@@ -16,7 +16,7 @@ from pathlib import Path
 from callflows.ballots import Ballot
 from ivr.flood.arrivals import arrival_times
 from ivr.flood.personas import Chair, Prank
-from ivr.flood.plan import build_scenario, pranks_for_calls
+from ivr.flood.plan import build_scenario, pranks_for_calls, replayable
 from ivr.worksheets import Worksheet
 
 CHAIR_WINDOW = 0.8
@@ -118,7 +118,8 @@ def build_plan(
     """Chairs, pranks and their arrival times for `spec` against the hotline's precincts."""
     rng = random.Random(spec.seed)
     bound = [entry for entry in entries if entry.chair_phone]
-    worksheets = bind_worksheets(sheets, bound)
+    # On a ballot without "Other" (12 groups), sites where Other got votes cannot be keyed.
+    worksheets = [sheet for sheet in bind_worksheets(sheets, bound) if replayable(sheet, ballot)]
     if spec.chairs is not None:
         worksheets = rng.sample(worksheets, min(spec.chairs, len(worksheets)))
     scenario = build_scenario(

@@ -35,6 +35,9 @@ class StackOptions:
     web_workers: int = 2
     threads: int = 8
     rq_workers: int = 2
+    rq_nice: int = 0
+    """Run the rq workers at this lower CPU priority (`nice`): on a machine shared with the
+    web tier, webhooks (which callers wait on) then come before bookkeeping jobs."""
     ivr_capacity: int | None = None
     hold_max: int | None = None
     ballot: str = "iowa2020-other"
@@ -100,8 +103,11 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
             "--workers", str(options.web_workers), "--threads", str(options.threads),
         ]  # fmt: skip
         started.enter_context(_process(web, env, logs / "web.log"))
+        worker = [HOTLINE, "worker"]
+        if options.rq_nice:
+            worker = ["nice", "-n", str(options.rq_nice), *worker]
         for index in range(options.rq_workers):
-            started.enter_context(_process([HOTLINE, "worker"], env, logs / f"worker{index}.log"))
+            started.enter_context(_process(worker, env, logs / f"worker{index}.log"))
         wait_for_port(port, timeout=60)
         yield Stack(base_url, env["TWILIO_AUTH_TOKEN"], database_url, redis_url, pins_file, env)
 

@@ -32,6 +32,7 @@ from ivr.flood.correctness import (
 from ivr.flood.personas import PRANK_KINDS, Chair
 from ivr.flood.plan import calls_per_prank, pranks_for_calls
 from ivr.hotline import Hotline
+from ivr.softphone import HANGUP, GatherPrompt
 from ivr.worksheets import Worksheet, load_worksheets
 from tests.support.services import RedisServer
 
@@ -180,3 +181,36 @@ def test_correctness_lists_what_did_not_hold() -> None:
         [typo.precinct_id, wrongly_committed.precinct_id]
     )
     assert not result.holds
+
+
+def _prompt(step: str) -> GatherPrompt:
+    return GatherPrompt(step, f"http://hotline.test/voice/{step}", (), None, "#", 5, False)
+
+
+def test_a_chair_remembers_a_typo_over_a_dropped_call() -> None:
+    clean, _ = _sheets()
+    chair = _chair(clean, "+15152000001")
+    chair.drop_at = "figure/final/3"
+    final = clean.block(BALLOT, "final")
+    assert chair.next_call() is not None
+    chair._fixing = "figure/final/2"  # keyed a wrong figure for group 2 and heard it read back
+    assert chair.answer(_prompt("figure/final/3")) is HANGUP
+    assert chair.next_call() is not None
+    assert chair.answer(_prompt("resume")) == "1"
+    assert chair.answer(_prompt("figure/final/3")) == "*#"
+    assert chair.answer(_prompt("figure/final/2")) == f"{final[1]}#"
+    assert chair.answer(_prompt("figure/final/3")) == f"{final[2]}#"
+    assert chair.next_call() is None
+
+
+def test_a_chair_with_a_wrong_figure_rekeys_the_block_instead_of_flagging_it() -> None:
+    clean, _ = _sheets()
+    chair = _chair(clean, "+15152000001")
+    chair._fixing = "figure/delegates/13"
+    assert chair.answer(_prompt("total/delegates")) == "*#"
+    assert chair.answer(_prompt("fix/delegates")) == "1"
+    assert chair.answer(_prompt("fix/delegates")) == "2", "a worksheet's own error stays flagged"
+    chair._fixing = "figure/first/5"
+    first = clean.block(BALLOT, "first")
+    assert chair.answer(_prompt("figure/first/1")) == f"{first[0]}#", "resumed at the start"
+    assert chair._fixing == ""
