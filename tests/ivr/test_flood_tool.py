@@ -57,8 +57,8 @@ def test_a_small_caucus_night_holds_and_is_reported(
         HOTLINE, "flood", "--scenario", "small", "--start-stack",
         "--database-url", database_url, "--redis-url", redis_server.url,
         # A small IVR, so that unknown callers are held and let in from the hold queue.
-        "--ivr-capacity", "4", "--lines", "100",
-        "--baseline-seconds", "2", "--max-seconds", "90", "--out", str(out),
+        "--ivr-capacity", "8", "--lines", "400",
+        "--baseline-seconds", "2", "--max-seconds", "120", "--out", str(out),
     ]  # fmt: skip
     finished = subprocess.run(
         command, env=os.environ.copy(), capture_output=True, text=True, timeout=240, check=False
