@@ -8,7 +8,6 @@ state, renders the turn as TwiML and hands the events to the queue.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -190,7 +189,7 @@ def start_call(call_sid: str, caller: str, ctx: Context, *, attested: bool = Fal
 
 def answer(state: CallState, digits: str | None, ctx: Context) -> Turn:
     """Advance the call by what the caller keyed at the current step (None means silence)."""
-    state = copy.deepcopy(state)
+    state = state.copy()
     if state.step == DONE:
         return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
     if digits is None or digits == "":
@@ -347,7 +346,7 @@ def _on_resume(state: CallState, digits: str, ctx: Context) -> Turn:
     if digits == "1":
         progress = ctx.services.saved_progress(state.precinct_id, state.caller)
         if progress is not None:
-            state.figures = copy.deepcopy(progress.figures)
+            state.figures = {block: list(values) for block, values in progress.figures.items()}
             state.totals = dict(progress.totals)
             state.flagged = dict(progress.flagged)
             if progress.step == CONFIRM:

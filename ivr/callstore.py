@@ -1,21 +1,99 @@
 """Call state in Redis: the flow's state and last answer by CallSid, progress by precinct.
 
-This is the only thing the webhooks write (besides rq jobs), so a slow database never
-slows a caller. Keys expire on their own; run Redis with AOF so a restart keeps them.
+This is the only thing the webhooks write (besides rq jobs and the call log), so a slow
+database never slows a caller. Keys expire on their own; run Redis with AOF so a restart
+keeps them.
+
+A webhook makes two round trips for the common case: `lock_and_load` takes the call's lock
+and reads its state in one Lua call, and everything it writes afterwards is queued on its
+`Writes` and sent in one transaction just before it answers (the lock's release included).
+The write methods here therefore take the client to write through: a `Writes` pipeline on
+the call path, or a plain connection elsewhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
-from redis.lock import Lock
+from redis.client import Pipeline
+from redis.exceptions import RedisError
 
 from callflows.state import CallState, Progress
 
 PREFIX = "hotline"
 PROGRESS_TTL_SECONDS = 24 * 3600
 RECEIPT_TTL_SECONDS = 30 * 24 * 3600
+LOCK_TTL_MS = 10_000
+"""A webhook that dies holding a call's lock frees it after this long."""
+LOCK_WAIT_SECONDS = 5.0
+"""How long a repeated request for the same call waits for the first one to finish."""
+LOCK_RETRY_SECONDS = 0.02
+
+# Take the lock and, if we got it, read the state: one round trip instead of two.
+_LOCK_AND_LOAD = """
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HMGET', KEYS[1], 'state', 'twiml')}
+end
+return {0}
+"""
+
+# Release only our own lock: after LOCK_TTL_MS another request may hold it.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class CallBusy(RedisError):
+    """Another request for the same call held its lock for LOCK_WAIT_SECONDS."""
+
+
+@dataclass
+class Writes:
+    """A webhook's Redis writes, queued while it works and sent in one transaction.
+
+    `send()` runs before the webhook answers, so what the caller hears (e.g. "received")
+    is only said once it is in Redis. If the webhook fails instead, `abandon()` drops the
+    queued writes and runs the cleanups (releasing the call's lock at once)."""
+
+    pipe: Pipeline
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def on(cls, redis: Redis) -> Writes:
+        pipe = redis.pipeline(transaction=True)
+        # Opened explicitly, as rq expects of a pipeline it is given to enqueue on.
+        pipe.multi()
+        return cls(pipe)
+
+    def send(self) -> None:
+        self.pipe.execute()
+
+    def abandon(self) -> None:
+        self.pipe.reset()
+        for cleanup in self.cleanups:
+            with contextlib.suppress(RedisError):
+                cleanup()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A call's state and the TwiML last sent to it."""
+
+    state: CallState
+    twiml: str
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class CallStore:
@@ -28,43 +106,63 @@ class CallStore:
     def _call_key(self, call_sid: str) -> str:
         return f"{PREFIX}:call:{call_sid}"
 
-    def load(self, call_sid: str) -> tuple[CallState, str] | None:
-        """The call's state and the TwiML last sent to it, or None for an unknown call."""
-        data = self.redis.hmget(self._call_key(call_sid), ["state", "twiml"])
-        if data[0] is None:
+    def _lock_key(self, call_sid: str) -> str:
+        return f"{self._call_key(call_sid)}:lock"
+
+    def load(self, call_sid: str) -> Loaded | None:
+        """The call's state and last answer, or None for an unknown call."""
+        return self._loaded(self.redis.hmget(self._call_key(call_sid), ["state", "twiml"]))
+
+    @staticmethod
+    def _loaded(data: list[Any]) -> Loaded | None:
+        if not data or data[0] is None:
             return None
-        twiml = data[1] or b""
-        return CallState.from_json(data[0]), twiml.decode() if isinstance(twiml, bytes) else twiml
+        return Loaded(CallState.from_json(data[0]), _text(data[1] or b""))
 
-    def save(self, state: CallState, twiml: str) -> None:
+    @contextlib.contextmanager
+    def locked(self, call_sid: str, writes: Writes) -> Iterator[Loaded | None]:
+        """Hold the call's lock (so a repeated request waits for the first) and yield its
+        state. The release goes out with `writes`, or at once if they are abandoned."""
+        token = secrets.token_hex(8)
+        loaded = self._lock_and_load(call_sid, token)
+        lock_key = self._lock_key(call_sid)
+        writes.cleanups.append(lambda: self.redis.eval(_UNLOCK, 1, lock_key, token))
+        yield loaded
+        writes.pipe.eval(_UNLOCK, 1, lock_key, token)
+
+    def _lock_and_load(self, call_sid: str, token: str) -> Loaded | None:
+        keys = (self._call_key(call_sid), self._lock_key(call_sid))
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            reply: Any = self.redis.eval(_LOCK_AND_LOAD, len(keys), *keys, token, LOCK_TTL_MS)
+            if reply[0] == 1:
+                return self._loaded(reply[1])
+            if time.monotonic() >= deadline:
+                raise CallBusy(f"call {call_sid} is still busy with another request")
+            time.sleep(LOCK_RETRY_SECONDS)
+
+    def save(self, client: Redis, state: CallState, twiml: str) -> None:
         key = self._call_key(state.call_sid)
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={"state": state.to_json(), "twiml": twiml})
-            pipe.expire(key, self.ttl)
-            pipe.execute()
-
-    def lock(self, call_sid: str) -> Lock:
-        """A short lock so a repeated request for the same call waits for the first one."""
-        lock: Lock = self.redis.lock(
-            f"{self._call_key(call_sid)}:lock", timeout=10, blocking_timeout=5
-        )
-        return lock
+        client.hset(key, mapping={"state": state.to_json(), "twiml": twiml})
+        client.expire(key, self.ttl)
 
     def _progress_key(self, precinct_id: str, caller: str) -> str:
         # By caller too: a report in progress is offered only to the phone that keyed it,
         # never to someone else who has (or guessed) the precinct's PIN.
         return f"{PREFIX}:progress:{precinct_id}:{caller}"
 
-    def save_progress(self, precinct_id: str, caller: str, progress: Progress) -> None:
+    def save_progress(
+        self, client: Redis, precinct_id: str, caller: str, progress: Progress
+    ) -> None:
         key = self._progress_key(precinct_id, caller)
-        self.redis.set(key, progress.to_json(), ex=PROGRESS_TTL_SECONDS)
+        client.set(key, progress.to_json(), ex=PROGRESS_TTL_SECONDS)
 
     def load_progress(self, precinct_id: str, caller: str) -> Progress | None:
         raw = self.redis.get(self._progress_key(precinct_id, caller))
         return Progress.from_json(raw) if raw else None
 
-    def clear_progress(self, precinct_id: str, caller: str) -> None:
-        self.redis.delete(self._progress_key(precinct_id, caller))
+    def clear_progress(self, client: Redis, precinct_id: str, caller: str) -> None:
+        client.delete(self._progress_key(precinct_id, caller))
 
     def new_receipt(self, attempts: int = 20) -> str:
         """A six-digit receipt not handed out in the last month (reserved in Redis)."""

@@ -53,18 +53,25 @@ class PrecinctDirectory:
     def _refresh_if_stale(self) -> None:
         if time.monotonic() - self._loaded_at < self._max_age:
             return
-        with self._lock:
+        # One thread reloads; the others go on with the copy they have rather than wait for
+        # it (only the very first load, with nothing to serve yet, is waited for).
+        if not self._lock.acquire(blocking=not self._entries):
+            return
+        try:
             if time.monotonic() - self._loaded_at < self._max_age:
                 return
             try:
-                self._entries = self._load()
-                phones = (entry.chair_phone for entry in self._entries.values())
+                entries = self._load()
+                phones = (entry.chair_phone for entry in entries.values())
                 self._chair_phones = frozenset(phone for phone in phones if phone)
+                self._entries = entries
             except Exception:
                 if not self._entries:
                     raise
                 log.exception("precinct directory reload failed; serving the cached copy")
             self._loaded_at = time.monotonic()
+        finally:
+            self._lock.release()
 
     def _load(self) -> dict[str, DirectoryEntry]:
         with self._sessions() as session:

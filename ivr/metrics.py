@@ -7,14 +7,18 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from redis import Redis
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
 from ivr.hotline import Hotline
 from models import Precinct, Report, ReportStatus
-from queues import admission, counters
+from queues import admission, call_log, counters
 from queues.defaults import WORKER_QUEUES
 from queues.publish import queue
+
+CALL_LOG_QUEUE = "events"
+"""The call log's name among the queues staff see (it was an rq queue of that name)."""
 
 
 @dataclass
@@ -52,17 +56,26 @@ class Snapshot:
         return data
 
 
-def collect(hotline: Hotline) -> Snapshot:
-    """Read Redis and the database once; cheap enough to call every two seconds."""
-    redis = hotline.redis
-    queues = {}
+def queue_depths(redis: Redis) -> dict[str, QueueDepth]:
+    """Each rq queue's jobs waiting, running and failed, and the call log's backlog."""
+    depths = {}
     for name in WORKER_QUEUES:
         q = queue(name, redis)
-        queues[name] = QueueDepth(
+        depths[name] = QueueDepth(
             queued=q.count,
             started=StartedJobRegistry(queue=q).count,
             failed=FailedJobRegistry(queue=q).count,
         )
+    # Call bookkeeping is a stream, not an rq queue; staff see its backlog the same way.
+    unread, being_written = call_log.backlog(redis)
+    depths[CALL_LOG_QUEUE] = QueueDepth(queued=unread, started=being_written, failed=0)
+    return depths
+
+
+def collect(hotline: Hotline) -> Snapshot:
+    """Read Redis and the database once; cheap enough to call every two seconds."""
+    redis = hotline.redis
+    queues = queue_depths(redis)
     depth, longest = admission.hold_queue(redis)
     reports, total, reported, by_county = _database_counts(hotline)
     all_totals = counters.totals(redis)

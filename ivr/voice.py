@@ -1,8 +1,11 @@
 """Twilio voice webhooks: check the signature, run the flow, keep state in Redis, answer TwiML.
 
-The call path never writes the database: state goes to Redis and durable events to rq.
-Whatever goes wrong inside, Twilio gets TwiML asking the caller to hold while the same
-step is retried, never a 5xx (which the caller would hear as "an application error").
+The call path never writes the database: state goes to Redis and durable events to rq
+(reports) or the call log (calls started and ended, blocks keyed). Each request queues its
+writes on a `Writes` pipeline that is sent in one transaction just before it answers, so a
+figure costs two Redis round trips (lock and load, then the writes) however many things it
+changes. Whatever goes wrong inside, Twilio gets TwiML asking the caller to hold while the
+same step is retried, never a 5xx (which the caller would hear as "an application error").
 The only non-TwiML answer is the 403 for a request without a valid Twilio signature.
 """
 
@@ -17,22 +20,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, request
 from redis.exceptions import RedisError
-from twilio.request_validator import RequestValidator
 
 from callflows import prompts
 from callflows.flow import Context, ReportSubmitted, Turn, answer, start_call
 from callflows.state import PIN, Progress, step_kind
-from ivr import twiml
+from ivr import twilio_signature, twiml
+from ivr.callstore import Writes
 from ivr.hotline import Hotline, current_hotline
 from ivr.services import WebServices
-from queues import admission, counters, screening
+from queues import admission, call_log, counters, screening
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
-from queues.publish import (
-    publish_block,
-    publish_call_ended,
-    publish_call_started,
-    publish_report,
-)
+from queues.publish import publish_report
 from queues.screening import Caller, CallerClass
 
 log = logging.getLogger(__name__)
@@ -56,14 +54,10 @@ def check_twilio_signature() -> None:
     if request.query_string:
         url += "?" + request.query_string.decode()
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = RequestValidator(hotline.settings.twilio_auth_token)
-    params = request.form.to_dict()
-    if validator.validate(url, params, signature):
-        return
+    token = hotline.settings.twilio_auth_token
     # Twilio has been reported to add these after signing; they are informative only, so a
     # request whose other parameters carry a valid signature is still Twilio's.
-    signed = {key: value for key, value in params.items() if key not in UNSIGNED_EXTRAS}
-    if signed != params and validator.validate(url, signed, signature):
+    if twilio_signature.is_valid(token, url, request.form, signature, UNSIGNED_EXTRAS):
         return
     log.warning("refused %s: missing or invalid Twilio signature", request.path)
     abort(403)
@@ -71,7 +65,7 @@ def check_twilio_signature() -> None:
 
 @bp.post("")
 def incoming() -> Response:
-    return _answer_safely(lambda: _step(None))
+    return _answer_safely(lambda writes: _step(None, writes))
 
 
 @bp.post("/status")
@@ -81,23 +75,28 @@ def status_callback() -> Response:
 
 @bp.post("/fallback")
 def fallback() -> Response:
-    return _answer_safely(_fallback)
+    return _answer_safely(lambda _: _fallback())
 
 
 @bp.post("/<path:step>")
 def step(step: str) -> Response:
-    return _answer_safely(lambda: _step(step))
+    return _answer_safely(lambda writes: _step(step, writes))
 
 
-def _answer_safely(handler: Callable[[], str]) -> Response:
+def _answer_safely(handler: Callable[[Writes], str]) -> Response:
     started = time.perf_counter()
+    redis = current_hotline().redis
+    writes = Writes.on(redis)
     try:
-        body = handler()
+        body = handler(writes)
+        counters.record_latency(writes.pipe, time.perf_counter() - started)
+        writes.send()
     except Exception:
         log.exception("webhook %s failed; asking the caller to hold", request.path)
+        writes.abandon()
         body = _hold_and_retry()
-    with contextlib.suppress(RedisError):
-        counters.record_latency(current_hotline().redis, time.perf_counter() - started)
+        with contextlib.suppress(RedisError):
+            counters.record_latency(redis, time.perf_counter() - started)
     return Response(body, mimetype="text/xml")
 
 
@@ -122,36 +121,36 @@ def _context(hotline: Hotline) -> Context:
     return Context(ballot=hotline.ballot, services=WebServices(hotline), now=now)
 
 
-def _screen(hotline: Hotline, call_sid: str) -> str:
+def _screen(hotline: Hotline, call_sid: str, writes: Writes) -> str:
     """A new call at /voice: classify the caller, then admit, hold, or refuse them."""
     form, redis, settings = request.form, hotline.redis, hotline.settings
     caller = screening.classify(
         redis, form.get("From", ""), form.get("StirVerstat", ""), hotline.directory.chair_phones()
     )
     if caller.caller_class == CallerClass.BLOCKLISTED:
-        return _refuse(hotline, caller, "rejected", "blocklisted")
+        return _refuse(caller, "rejected", "blocklisted", writes)
     if screening.over_call_rate(redis, caller):
-        return _refuse(hotline, caller, "busy", "call_rate")
+        return _refuse(caller, "busy", "call_rate", writes)
     if caller.caller_class == CallerClass.CHAIR:
-        admission.admit(redis, call_sid)
+        admission.admit(writes.pipe, call_sid)
     elif not admission.try_admit(redis, call_sid, settings.ivr_capacity):
         if caller.priority > 0 and admission.hold_depth(redis) >= settings.hold_max:
-            return _refuse(hotline, caller, "busy", "hold_full")
-        counters.count_screening(redis, "held", caller.caller_class.value)
-        _publish_call_started(hotline, call_sid, caller, "held")
+            return _refuse(caller, "busy", "hold_full", writes)
+        counters.count_screening(writes.pipe, "held", caller.caller_class.value)
+        _log_call_started(call_sid, caller, "held", writes)
         wait_url = f"/voice/{HOLD}?{urlencode({'p': caller.priority})}"
         return twiml.enqueue(HOLD_QUEUE_NAME, wait_url, f"/voice/{ADMITTED}")
-    counters.count_screening(redis, "admitted", caller.caller_class.value)
-    _publish_call_started(hotline, call_sid, caller, "admitted")
-    return _start(hotline, call_sid)
+    counters.count_screening(writes.pipe, "admitted", caller.caller_class.value)
+    _log_call_started(call_sid, caller, "admitted", writes)
+    return _start(hotline, call_sid, writes)
 
 
-def _refuse(hotline: Hotline, caller: Caller, reason: str, why: str) -> str:
-    counters.count_screening(hotline.redis, reason, why)
+def _refuse(caller: Caller, reason: str, why: str, writes: Writes) -> str:
+    counters.count_screening(writes.pipe, reason, why)
     return twiml.reject(reason)
 
 
-def _publish_call_started(hotline: Hotline, call_sid: str, caller: Caller, decision: str) -> None:
+def _log_call_started(call_sid: str, caller: Caller, decision: str, writes: Writes) -> None:
     form = request.form
     payload = {
         "call_sid": call_sid,
@@ -162,7 +161,7 @@ def _publish_call_started(hotline: Hotline, call_sid: str, caller: Caller, decis
         "screening": decision,
         "at": datetime.now(UTC).isoformat(),
     }
-    publish_call_started(payload, hotline.redis)
+    call_log.add(writes.pipe, call_log.STARTED, payload)
 
 
 def _hold(hotline: Hotline, call_sid: str) -> str:
@@ -175,15 +174,15 @@ def _hold(hotline: Hotline, call_sid: str) -> str:
     return twiml.hold_announcement(prompts.hold_position(position), HOLD_POLL_PAUSE_SECONDS)
 
 
-def _start(hotline: Hotline, call_sid: str) -> str:
+def _start(hotline: Hotline, call_sid: str, writes: Writes) -> str:
     attested = request.form.get("StirVerstat", "") == screening.ATTESTED_A
     turn = start_call(call_sid, request.form.get("From", ""), _context(hotline), attested=attested)
     body = twiml.render_turn(turn)
-    hotline.store.save(turn.state, body)
+    hotline.store.save(writes.pipe, turn.state, body)
     return body
 
 
-def _step(step: str | None) -> str:
+def _step(step: str | None, writes: Writes) -> str:
     """Answer the keys for `step` (None: the call's first request, to /voice)."""
     hotline = current_hotline()
     call_sid = request.form.get("CallSid", "")
@@ -191,68 +190,65 @@ def _step(step: str | None) -> str:
         return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
     if step == HOLD:
         return _hold(hotline, call_sid)
-    with hotline.store.lock(call_sid):
-        loaded = hotline.store.load(call_sid)
+    with hotline.store.locked(call_sid, writes) as loaded:
         if loaded is None:
             if step is None:
-                return _screen(hotline, call_sid)
+                return _screen(hotline, call_sid, writes)
             # Let in from the hold queue, or a call whose state expired: start the flow.
-            admission.admit(hotline.redis, call_sid)
-            return _start(hotline, call_sid)
-        state, last_answer = loaded
+            admission.admit(writes.pipe, call_sid)
+            return _start(hotline, call_sid, writes)
+        state = loaded.state
         if step is None or request.args.get("n") != str(state.seq) or step != state.step:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
-            return last_answer
-        admission.touch(hotline.redis, call_sid)
+            return loaded.twiml
+        admission.touch(writes.pipe, call_sid)
         digits = request.form.get("Digits", request.args.get("d"))
         turn = answer(state, digits, _context(hotline))
         body = twiml.render_turn(turn)
-        _publish_events(hotline, turn)
-        hotline.store.save(turn.state, body)
-        _keep_progress(hotline, turn)
+        _publish_events(hotline, turn, writes)
+        hotline.store.save(writes.pipe, turn.state, body)
+        _keep_progress(hotline, turn, writes)
         if turn.end_reason is not None:
-            counters.count_screening(hotline.redis, "ended", turn.end_reason.value)
-            admission.release(hotline.redis, call_sid)
+            counters.count_screening(writes.pipe, "ended", turn.end_reason.value)
+            admission.release(writes.pipe, call_sid)
         return body
 
 
-def _publish_events(hotline: Hotline, turn: Turn) -> None:
-    # Queued before we answer: a chair hears "received" only once the report is in Redis.
+def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
+    # In the answer's transaction: a chair hears "received" only once the report is in Redis.
     for event in turn.events:
         if isinstance(event, ReportSubmitted):
-            publish_report(event.to_payload(), hotline.redis)
+            publish_report(event.to_payload(), hotline.redis, writes.pipe)
         else:
-            publish_block(event.to_payload(), hotline.redis)
+            call_log.add(writes.pipe, call_log.BLOCK, event.to_payload())
 
 
-def _keep_progress(hotline: Hotline, turn: Turn) -> None:
+def _keep_progress(hotline: Hotline, turn: Turn, writes: Writes) -> None:
     state = turn.state
     if not state.authenticated or state.precinct_id is None:
         return
     if any(isinstance(event, ReportSubmitted) for event in turn.events):
-        hotline.store.clear_progress(state.precinct_id, state.caller)
+        hotline.store.clear_progress(writes.pipe, state.precinct_id, state.caller)
     elif step_kind(state.step) in PROGRESS_STEPS:
-        hotline.store.save_progress(state.precinct_id, state.caller, Progress.of(state))
+        progress = Progress.of(state)
+        hotline.store.save_progress(writes.pipe, state.precinct_id, state.caller, progress)
 
 
-def _status() -> str:
+def _status(writes: Writes) -> str:
     hotline = current_hotline()
     form = request.form
     call_sid = form.get("CallSid", "")
     if call_sid:
-        admission.release(hotline.redis, call_sid)
         loaded = hotline.store.load(call_sid)
-        precinct_id = loaded[0].precinct_id if loaded else None
-        publish_call_ended(
-            {
-                "call_sid": call_sid,
-                "status": form.get("CallStatus", "completed"),
-                "duration": form.get("CallDuration"),
-                "precinct_id": precinct_id,
-                "at": datetime.now(UTC).isoformat(),
-            },
-            hotline.redis,
-        )
+        admission.release(writes.pipe, call_sid)
+        payload = {
+            "call_sid": call_sid,
+            "status": form.get("CallStatus", "completed"),
+            "duration": form.get("CallDuration"),
+            "precinct_id": loaded.state.precinct_id if loaded else None,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        call_log.add(writes.pipe, call_log.ENDED, payload)
     return twiml.empty()
 
 

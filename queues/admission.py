@@ -7,7 +7,8 @@ Both live in Redis sorted sets so every web process sees the same numbers:
   numbers come first and everyone else in order of arrival; `hotline:hold:seen` notes each
   held caller's last poll of the wait URL, so callers who hung up in the queue are dropped.
 The check-and-take of a slot runs as one Lua script, so two web workers cannot both take
-the last one.
+the last one. The plain writers (admit, touch, release) issue commands on the client they
+are given, so a webhook sends them with its other writes in one round trip.
 """
 
 from __future__ import annotations
@@ -81,11 +82,9 @@ def touch(redis: Redis, call_sid: str, now: float | None = None) -> None:
 
 def release(redis: Redis, call_sid: str) -> None:
     """The call ended: free its slot, or its place in the hold queue."""
-    with redis.pipeline() as pipe:
-        pipe.zrem(IVR_KEY, call_sid)
-        pipe.zrem(HOLD_KEY, call_sid)
-        pipe.zrem(HOLD_SEEN_KEY, call_sid)
-        pipe.execute()
+    redis.zrem(IVR_KEY, call_sid)
+    redis.zrem(HOLD_KEY, call_sid)
+    redis.zrem(HOLD_SEEN_KEY, call_sid)
 
 
 def hold_poll(

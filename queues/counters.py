@@ -1,7 +1,9 @@
 """Counters in Redis that the call path writes and staff pages read.
 
 Kept in Redis rather than in each process so every gunicorn worker adds to the same
-numbers, and so counting never touches the database.
+numbers, and so counting never touches the database. The writers issue plain commands on
+the client they are given, so a webhook passes its pipeline and counts in the same round
+trip as its other writes.
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ def _minute(now: float | None = None) -> int:
 def count_screening(redis: Redis, outcome: str, reason: str, now: float | None = None) -> None:
     """Count one screening decision, e.g. ("rejected", "blocklisted") or ("admitted", "chair")."""
     key = f"{PREFIX}:screening:{_minute(now)}"
-    with redis.pipeline() as pipe:
-        pipe.hincrby(key, f"{outcome}:{reason}", 1)
-        pipe.expire(key, (SCREENING_WINDOW_MINUTES + 5) * 60)
-        pipe.execute()
+    redis.hincrby(key, f"{outcome}:{reason}", 1)
+    redis.expire(key, (SCREENING_WINDOW_MINUTES + 5) * 60)
 
 
 def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
@@ -56,10 +56,8 @@ def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
 
 def record_latency(redis: Redis, seconds: float) -> None:
     key = f"{PREFIX}:latency"
-    with redis.pipeline() as pipe:
-        pipe.lpush(key, f"{seconds:.6f}")
-        pipe.ltrim(key, 0, LATENCY_SAMPLES - 1)
-        pipe.execute()
+    redis.lpush(key, f"{seconds:.6f}")
+    redis.ltrim(key, 0, LATENCY_SAMPLES - 1)
 
 
 def latency_percentiles(redis: Redis) -> dict[str, float]:

@@ -3,11 +3,9 @@
 REPORTS_QUEUE = "reports"
 """Submitted reports: the worker drains this before anything else."""
 
-EVENTS_QUEUE = "events"
-"""Call bookkeeping (started, ended): useful to staff, never urgent."""
-
-WORKER_QUEUES = (REPORTS_QUEUE, EVENTS_QUEUE)
-"""Queues a worker listens to, in priority order."""
+WORKER_QUEUES = (REPORTS_QUEUE,)
+"""rq queues a worker listens to, in priority order. (Call bookkeeping is not an rq queue
+but a stream that each worker also writes: queues.call_log.)"""
 
 RETRY_INTERVALS = (1, 2, 5, 10, 30, 60, 120, 300)
 """Seconds between retries of a job that failed (e.g. the database was unavailable)."""

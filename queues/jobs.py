@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from callflows.caucus import satellite_delegates, sde
 from callflows.findings import TIE_NEEDS_GAME_OF_CHANCE, check_report
-from models import AuditEvent, Call, Precinct, Report, ReportDraft, ReportStatus
+from models import AuditEvent, Precinct, Report, ReportDraft, ReportStatus
 from queues import runtime
 from queues.screening import normalise
 
@@ -133,62 +133,38 @@ def _audit(action: str, report: Report) -> AuditEvent:
     )
 
 
-def record_block(payload: dict[str, Any]) -> None:
-    """Keep a completed block of a report in progress (the latest call's blocks win)."""
-    with runtime.sessions().begin() as session:
-        submitted = session.scalars(select(Report.id).where(Report.call_sid == payload["call_sid"]))
-        if submitted.first() is not None:
-            return  # run after the report it belongs to was committed: nothing to resume
-        draft = session.scalars(
-            select(ReportDraft).where(
-                ReportDraft.precinct_id == payload["precinct_id"],
-                ReportDraft.caller == payload["caller"],
-            )
-        ).one_or_none()
-        if draft is None:
-            draft = ReportDraft(
-                precinct_id=payload["precinct_id"], caller=payload["caller"], blocks={}
-            )
-            session.add(draft)
-        if draft.call_sid != payload["call_sid"]:
-            # A new call started the report over: its blocks replace the old call's.
-            draft.blocks = {}
-            draft.call_sid = payload["call_sid"]
-        block = {
-            "figures": payload["figures"],
-            "total": payload["total"],
-            "flagged": payload["flagged"],
-        }
-        draft.blocks = {**draft.blocks, payload["block"]: block}
-        draft.updated_at = datetime.fromisoformat(payload["at"])
+def record_block(session: Session, payload: dict[str, Any]) -> None:
+    """Keep a completed block of a report in progress (the latest call's blocks win).
 
-
-def record_call_started(payload: dict[str, Any]) -> None:
-    """Note a new call; safe to run twice and in any order with `record_call_ended`."""
-    with runtime.sessions().begin() as session:
-        call = _call(session, payload["call_sid"])
-        call.from_number = payload.get("from", "")
-        call.to_number = payload.get("to", "")
-        call.stir_verstat = payload.get("stir_verstat", "")
-        call.caller_class = payload.get("caller_class", "")
-        call.screening = payload.get("screening", "")
-        call.started_at = datetime.fromisoformat(payload["at"])
-
-
-def record_call_ended(payload: dict[str, Any]) -> None:
-    with runtime.sessions().begin() as session:
-        call = _call(session, payload["call_sid"])
-        call.status = payload.get("status", "completed")
-        call.ended_at = datetime.fromisoformat(payload["at"])
-        duration = payload.get("duration")
-        call.duration_seconds = int(duration) if duration not in (None, "") else None
-        if payload.get("precinct_id"):
-            call.precinct_id = payload["precinct_id"]
-
-
-def _call(session: Session, call_sid: str) -> Call:
-    call = session.scalars(select(Call).where(Call.call_sid == call_sid)).one_or_none()
-    if call is None:
-        call = Call(call_sid=call_sid)
-        session.add(call)
-    return call
+    Called by the call log's batch writer (`queues.call_log`), in stream order."""
+    submitted = session.scalars(select(Report.id).where(Report.call_sid == payload["call_sid"]))
+    if submitted.first() is not None:
+        return  # written after the report it belongs to was committed: nothing to resume
+    draft = session.scalars(
+        select(ReportDraft).where(
+            ReportDraft.precinct_id == payload["precinct_id"],
+            ReportDraft.caller == payload["caller"],
+        )
+    ).one_or_none()
+    if draft is None:
+        draft = ReportDraft(precinct_id=payload["precinct_id"], caller=payload["caller"], blocks={})
+        session.add(draft)
+    # Two workers may commit two batches out of order: an older event never overwrites a
+    # newer one (`at` is UTC ISO 8601, so strings compare as times).
+    at = payload["at"]
+    if draft.call_sid != payload["call_sid"]:
+        if any(block.get("at", "") > at for block in draft.blocks.values()):
+            return  # a later call has started this report over already
+        # A new call started the report over: its blocks replace the old call's.
+        draft.blocks = {}
+        draft.call_sid = payload["call_sid"]
+    elif draft.blocks.get(payload["block"], {}).get("at", "") > at:
+        return  # the chair keyed this block again since
+    block = {
+        "figures": payload["figures"],
+        "total": payload["total"],
+        "flagged": payload["flagged"],
+        "at": at,
+    }
+    draft.blocks = {**draft.blocks, payload["block"]: block}
+    draft.updated_at = datetime.fromisoformat(at)

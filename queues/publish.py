@@ -1,15 +1,20 @@
-"""Putting the call path's durable events on rq queues (the web tier's only durable write)."""
+"""Putting the call path's durable events on rq queues (the web tier's only durable write).
+
+A webhook passes its pipeline (`ivr.callstore.Writes`), so a report's job goes out in the
+same transaction as the call's new state. Everything else a call records (started, a block
+keyed, ended) goes to `queues.call_log` instead, which is written in batches.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
 from queues.defaults import (
-    EVENTS_QUEUE,
     FAILURE_TTL_SECONDS,
     JOB_TIMEOUT_SECONDS,
     REPORTS_QUEUE,
@@ -23,32 +28,28 @@ def queue(name: str, connection: Redis) -> Queue:
 
 
 def _enqueue(
-    name: str, func: str, payload: dict[str, Any], connection: Redis, job_id: str | None
+    func: str,
+    payload: dict[str, Any],
+    connection: Redis,
+    pipeline: Pipeline | None,
+    job_id: str | None,
 ) -> None:
-    queue(name, connection).enqueue(
+    # The queue reads through `connection` (e.g. the server version, once); its writes go
+    # on `pipeline` when one is given, and are sent when its owner executes it.
+    queue(REPORTS_QUEUE, connection).enqueue_call(
         func,
-        payload,
+        args=(payload,),
         job_id=job_id,
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
-        job_timeout=JOB_TIMEOUT_SECONDS,
+        timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,
+        pipeline=pipeline,
     )
 
 
-def publish_report(payload: dict[str, Any], connection: Redis) -> None:
+def publish_report(
+    payload: dict[str, Any], connection: Redis, pipeline: Pipeline | None = None
+) -> None:
     """Queue a confirmed report; its id is the job id, so a repeat commits once."""
-    _enqueue(REPORTS_QUEUE, "queues.jobs.commit_report", payload, connection, payload["report_id"])
-
-
-def publish_block(payload: dict[str, Any], connection: Redis) -> None:
-    """Queue a completed block so a dropped call can resume even if Redis loses its state."""
-    _enqueue(REPORTS_QUEUE, "queues.jobs.record_block", payload, connection, None)
-
-
-def publish_call_started(payload: dict[str, Any], connection: Redis) -> None:
-    _enqueue(EVENTS_QUEUE, "queues.jobs.record_call_started", payload, connection, None)
-
-
-def publish_call_ended(payload: dict[str, Any], connection: Redis) -> None:
-    _enqueue(EVENTS_QUEUE, "queues.jobs.record_call_ended", payload, connection, None)
+    _enqueue("queues.jobs.commit_report", payload, connection, pipeline, payload["report_id"])

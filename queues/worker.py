@@ -11,7 +11,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
-from queues import counters, runtime
+from queues import call_log, counters, runtime
 from queues.defaults import WORKER_QUEUES
 from queues.publish import queue
 
@@ -46,7 +46,18 @@ def run_worker(
     *,
     burst: bool = False,
 ) -> bool:
-    """Process jobs until stopped (or, with `burst`, until the queues are empty)."""
+    """Process jobs and the call log until stopped (or, with `burst`, until both are empty)."""
     runtime.configure(sessions)
     worker = make_worker(connection)
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    if burst:
+        call_log.drain(connection, sessions, call_log.consumer_name())
+        worked = bool(worker.work(burst=True, with_scheduler=True))
+        call_log.drain(connection, sessions, call_log.consumer_name())
+        return worked
+    writer = call_log.CallLogWriter(connection, sessions)
+    writer.start()
+    try:
+        return bool(worker.work(burst=False, with_scheduler=True))
+    finally:
+        writer.stop()
+        writer.join(timeout=call_log.BLOCK_MS / 1000 + 5)

@@ -120,6 +120,7 @@ def caller_line_class(slot: DispatcherSlot) -> type[User]:
                 user=self,
                 network_timeout=TWILIO_TIMEOUT_SECONDS,
                 connection_timeout=TWILIO_TIMEOUT_SECONDS,
+                max_retries=0,  # a POST is never sent twice behind the softphone's back
             )
             self.transport = LocustTransport(session)
 

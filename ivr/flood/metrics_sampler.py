@@ -2,7 +2,7 @@
 from its Redis during a flood, for the report's charts.
 
 It reads through the hotline's own functions (`queues.admission`, `queues.counters`,
-`queues.publish.queue`), so the keys are never derived twice.
+`ivr.metrics.queue_depths`), so the keys are never derived twice.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq.registry import FailedJobRegistry, StartedJobRegistry
 
+from ivr.metrics import queue_depths
 from queues import admission, counters
-from queues.defaults import WORKER_QUEUES
-from queues.publish import queue
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +38,15 @@ class Sample:
 
 def take_sample(redis: Redis) -> Sample:
     depth, longest = admission.hold_queue(redis)
-    queues = [queue(name, redis) for name in WORKER_QUEUES]
+    queues = queue_depths(redis)
     return Sample(
         at=time.time(),
         calls_in_ivr=admission.occupancy(redis),
         hold_depth=depth,
         hold_longest_wait_seconds=round(longest, 1),
-        queued={q.name: q.count for q in queues},
-        started={q.name: StartedJobRegistry(queue=q).count for q in queues},
-        failed={q.name: FailedJobRegistry(queue=q).count for q in queues},
+        queued={name: depth.queued for name, depth in queues.items()},
+        started={name: depth.started for name, depth in queues.items()},
+        failed={name: depth.failed for name, depth in queues.items()},
         latency_ms=counters.latency_percentiles(redis),
     )
 

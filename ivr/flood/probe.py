@@ -57,6 +57,7 @@ def saturate(
             user=None,
             network_timeout=TWILIO_TIMEOUT_SECONDS,
             connection_timeout=TWILIO_TIMEOUT_SECONDS,
+            max_retries=0,  # a POST is never sent twice behind the softphone's back
         )
         phone_line = Line(LocustTransport(session), voice_url, auth_token)
         while time.monotonic() < window_end:

@@ -95,7 +95,7 @@ def test_a_repeated_request_gets_the_same_answer_and_advances_once(
     again = post(client, "/voice/precinct?n=1", {**CALL, "Digits": "948199"})
     assert first == again
     loaded = hotline.store.load(CALL["CallSid"])
-    assert loaded is not None and loaded[0].step == "pin" and loaded[0].seq == 2
+    assert loaded is not None and loaded.state.step == "pin" and loaded.state.seq == 2
 
 
 def test_a_stale_request_gets_the_current_prompt_again(

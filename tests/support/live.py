@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from redis import Redis
-from rq.registry import StartedJobRegistry
 
-from queues.defaults import WORKER_QUEUES
-from queues.publish import queue
+from ivr.metrics import queue_depths
 from tests.conftest import AUTH_TOKEN
 from tests.support.services import _wait_for_port, free_port
 
@@ -77,8 +75,8 @@ def wait_until_drained(redis: Redis, timeout: float = 300.0) -> None:
     """Wait until the workers have emptied every queue."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queues = [queue(name, redis) for name in WORKER_QUEUES]
-        if all(q.count == 0 and StartedJobRegistry(queue=q).count == 0 for q in queues):
+        depths = queue_depths(redis).values()
+        if all(depth.queued == 0 and depth.started == 0 for depth in depths):
             return
         time.sleep(0.5)
     raise AssertionError(f"the queues were not drained after {timeout} s")

@@ -11,8 +11,7 @@ from ivr.hotline import Hotline
 from ivr.metrics import collect
 from ivr.staff.chart import HEIGHT, LEFT, RIGHT, TOP, WIDTH, build_chart, nice_ceiling
 from models import ReportStatus, StaffRole
-from queues import admission, counters
-from queues.publish import publish_call_started
+from queues import admission, call_log, counters
 from tests.ivr.staff.support import add_precinct, add_report, staff_client
 
 
@@ -27,7 +26,9 @@ def busy_night(hotline: Hotline) -> None:
     counters.count_screening(hotline.redis, "rejected", "blocklisted")
     counters.count_screening(hotline.redis, "rejected", "blocklisted")
     counters.record_latency(hotline.redis, 0.012)
-    publish_call_started({"call_sid": "CA4", "at": "2020-02-03T19:00:00+00:00"}, hotline.redis)
+    call_log.add(
+        hotline.redis, call_log.STARTED, {"call_sid": "CA4", "at": "2020-02-03T19:00:00+00:00"}
+    )
 
 
 def without_time(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,236 @@
+"""The call log: what happened on each call (it started, a block was keyed, it ended), as
+a Redis stream that workers write to the database in batches.
+
+Every call starts and ends, most calls on a flooded night are pranks, and a chair's call
+completes three blocks; as rq jobs these were nine in ten of all jobs, each costing rq some
+14 Redis commands and a database transaction of its own. Instead the web tier adds each
+event to a stream in the same round trip as its other writes, and workers read the stream
+in batches of up to BATCH_SIZE and write each batch in one transaction, in stream order.
+Reports stay rq jobs: each must commit exactly once, with retries staff can see.
+
+A consumer group shares the stream between workers. An event stays pending until its
+batch is committed; if the commit fails (say, two workers created the same row at once) it
+is read again, and a worker that died holding a batch has it claimed by another after
+CLAIM_IDLE_MS. Writing an event twice changes nothing: a call event sets fields of its
+call's row (started and ended may come in either order), and a block event sets that block
+of the precinct's draft (`queues.jobs.record_block`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Call
+from queues.jobs import record_block
+
+log = logging.getLogger(__name__)
+
+STREAM = "hotline:call-log"
+GROUP = "call-log"
+STARTED = "started"
+ENDED = "ended"
+BLOCK = "block"
+KINDS = (STARTED, ENDED, BLOCK)
+BATCH_SIZE = 500
+"""Events written in one transaction at most."""
+BLOCK_MS = 1000
+"""How long a reader waits for new events: staff see a call at most about this late."""
+CLAIM_IDLE_MS = 60_000
+"""Events read by a worker that has not committed them for this long are taken over."""
+RETRY_SECONDS = 1.0
+"""Pause after a failed batch before it is tried again."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+def add(client: Redis, kind: str, payload: dict[str, Any]) -> None:
+    """Log a call event; `client` may be a webhook's pipeline."""
+    client.xadd(STREAM, {"kind": kind, "payload": json.dumps(payload)})
+
+
+def backlog(redis: Redis) -> tuple[int, int]:
+    """Events not yet read, and events read but not yet committed."""
+    try:
+        pending = int(redis.xpending(STREAM, GROUP)["pending"])
+    except ResponseError:  # no group yet: nothing has been read
+        pending = 0
+    return max(0, int(redis.xlen(STREAM)) - pending), pending
+
+
+def ensure_group(redis: Redis) -> None:
+    try:
+        redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    ids: list[str]
+    """Every entry read, including any that could not be parsed (they are dropped)."""
+    events: list[Event]
+
+
+def read_batch(redis: Redis, consumer: str, block_ms: int | None) -> Batch:
+    """Our own uncommitted events first, then others' stale ones, then new ones."""
+    own = _stream_entries(redis.xreadgroup(GROUP, consumer, {STREAM: "0"}, count=BATCH_SIZE))
+    if own:
+        return _batch(own)
+    claimed: Any = redis.xautoclaim(STREAM, GROUP, consumer, CLAIM_IDLE_MS, "0-0", count=BATCH_SIZE)
+    if claimed and claimed[1]:
+        return _batch(claimed[1])
+    fresh = redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE, block=block_ms)
+    return _batch(_stream_entries(fresh))
+
+
+def _stream_entries(reply: Any) -> list[Any]:
+    """The entries of our stream in an XREADGROUP reply: a map by stream name in RESP3,
+    a list of [name, entries] pairs in RESP2."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        by_stream: Any = reply.get(STREAM.encode()) or reply.get(STREAM) or [[]]
+        return list(by_stream[0])
+    return list(reply[0][1])
+
+
+def _batch(entries: list[Any]) -> Batch:
+    ids, events = [], []
+    for raw_id, fields in entries:
+        entry_id = _text(raw_id)
+        ids.append(entry_id)
+        event = _parse(entry_id, fields or {})
+        if event is None:
+            log.warning("dropped call log entry %s: not a call event", entry_id)
+        else:
+            events.append(event)
+    return Batch(ids, events)
+
+
+def _parse(entry_id: str, fields: dict[Any, Any]) -> Event | None:
+    data = {_text(key): _text(value) for key, value in fields.items()}
+    try:
+        kind, payload = data["kind"], json.loads(data["payload"])
+        valid = isinstance(payload["call_sid"], str) and bool(datetime.fromisoformat(payload["at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Event(entry_id, kind, payload) if valid and kind in KINDS else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def write_batch(sessions: sessionmaker[Session], events: list[Event]) -> None:
+    """Apply a batch to the `call` and `report_draft` tables in one transaction."""
+    sids = {event.payload["call_sid"] for event in events if event.kind != BLOCK}
+    with sessions.begin() as session:
+        calls = {
+            call.call_sid: call
+            for call in session.scalars(select(Call).where(Call.call_sid.in_(sids)))
+        }
+        for event in events:
+            if event.kind == BLOCK:
+                record_block(session, event.payload)
+                continue
+            sid = event.payload["call_sid"]
+            call = calls.get(sid)
+            if call is None:
+                call = calls[sid] = Call(call_sid=sid)
+                session.add(call)
+            _apply_to_call(call, event)
+
+
+def _apply_to_call(call: Call, event: Event) -> None:
+    payload = event.payload
+    if event.kind == STARTED:
+        call.from_number = payload.get("from", "")
+        call.to_number = payload.get("to", "")
+        call.stir_verstat = payload.get("stir_verstat", "")
+        call.caller_class = payload.get("caller_class", "")
+        call.screening = payload.get("screening", "")
+        call.started_at = datetime.fromisoformat(payload["at"])
+    elif event.kind == ENDED:
+        call.status = payload.get("status") or "completed"
+        call.ended_at = datetime.fromisoformat(payload["at"])
+        duration = payload.get("duration")
+        call.duration_seconds = int(duration) if duration not in (None, "") else None
+        if payload.get("precinct_id"):
+            call.precinct_id = payload["precinct_id"]
+
+
+def drain_once(
+    redis: Redis, sessions: sessionmaker[Session], consumer: str, block_ms: int | None = None
+) -> int:
+    """Read and commit one batch; returns how many entries it held (0: none waiting)."""
+    batch = read_batch(redis, consumer, block_ms)
+    if not batch.ids:
+        return 0
+    if batch.events:
+        write_batch(sessions, batch.events)
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.xack(STREAM, GROUP, *batch.ids)
+        pipe.xdel(STREAM, *batch.ids)
+        pipe.execute()
+    return len(batch.ids)
+
+
+def drain(redis: Redis, sessions: sessionmaker[Session], consumer: str) -> int:
+    """Commit every event waiting now (for `hotline worker --burst`)."""
+    ensure_group(redis)
+    total = 0
+    while count := drain_once(redis, sessions, consumer):
+        total += count
+    return total
+
+
+class CallLogWriter(threading.Thread):
+    """Runs beside a worker's rq loop, committing call events until stopped."""
+
+    def __init__(self, redis: Redis, sessions: sessionmaker[Session]) -> None:
+        super().__init__(name="call-log", daemon=True)
+        self.redis = redis
+        self.sessions = sessions
+        self.consumer = consumer_name()
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        group_ready = False
+        while not self.stopping.is_set():
+            try:
+                if not group_ready:
+                    ensure_group(self.redis)
+                    group_ready = True
+                drain_once(self.redis, self.sessions, self.consumer, BLOCK_MS)
+            except (RedisError, SQLAlchemyError):
+                # The events stay pending and are read again: nothing is lost. (Redis may
+                # have restarted without them, so the group is made again if missing.)
+                log.exception("call log batch failed; retrying in %s s", RETRY_SECONDS)
+                group_ready = False
+                self.stopping.wait(RETRY_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
