@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from ivr.hotline import Hotline
 from ivr.settings import Settings
+from ivr.web_sessions import StaffSessions
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # The token lives as long as the staff session, so a tab left open still submits.
         WTF_CSRF_TIME_LIMIT=None,
     )
+    app.session_interface = StaffSessions()
     app.extensions["hotline"] = Hotline.from_settings(settings)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,11 @@ CLAIM_IDLE_MS = 60_000
 """Events read by a worker that has not committed them for this long are taken over."""
 RETRY_SECONDS = 1.0
 """Pause after a failed batch before it is tried again."""
+BATCH_INTERVAL_SECONDS = 0.5
+"""A writer commits at most this often, so that under load batches fill up instead of each
+event paying for a transaction of its own."""
+RECOVER_EVERY_SECONDS = 30.0
+"""How often a writer looks for events left pending (its own, or a dead worker's)."""
 
 
 @dataclass(frozen=True)
@@ -94,14 +100,16 @@ class Batch:
     events: list[Event]
 
 
-def read_batch(redis: Redis, consumer: str, block_ms: int | None) -> Batch:
-    """Our own uncommitted events first, then others' stale ones, then new ones."""
+def read_pending(redis: Redis, consumer: str) -> Batch:
+    """Events read but not committed: our own (a failed batch), else a dead worker's."""
     own = _stream_entries(redis.xreadgroup(GROUP, consumer, {STREAM: "0"}, count=BATCH_SIZE))
     if own:
         return _batch(own)
     claimed: Any = redis.xautoclaim(STREAM, GROUP, consumer, CLAIM_IDLE_MS, "0-0", count=BATCH_SIZE)
-    if claimed and claimed[1]:
-        return _batch(claimed[1])
+    return _batch(claimed[1] if claimed else [])
+
+
+def read_new(redis: Redis, consumer: str, block_ms: int | None) -> Batch:
     fresh = redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=BATCH_SIZE, block=block_ms)
     return _batch(_stream_entries(fresh))
 
@@ -183,10 +191,18 @@ def _apply_to_call(call: Call, event: Event) -> None:
 
 
 def drain_once(
-    redis: Redis, sessions: sessionmaker[Session], consumer: str, block_ms: int | None = None
+    redis: Redis,
+    sessions: sessionmaker[Session],
+    consumer: str,
+    block_ms: int | None = None,
+    *,
+    pending_first: bool = True,
 ) -> int:
-    """Read and commit one batch; returns how many entries it held (0: none waiting)."""
-    batch = read_batch(redis, consumer, block_ms)
+    """Read and commit one batch (left-over pending events first, unless told not to look);
+    returns how many entries it held (0: none waiting)."""
+    batch = read_pending(redis, consumer) if pending_first else Batch([], [])
+    if not batch.ids:
+        batch = read_new(redis, consumer, block_ms)
     if not batch.ids:
         return 0
     if batch.events:
@@ -218,19 +234,25 @@ class CallLogWriter(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        group_ready = False
+        recover_at = 0.0  # at once: a previous run may have left events pending
         while not self.stopping.is_set():
+            started = time.monotonic()
+            recover = started >= recover_at
             try:
-                if not group_ready:
+                if recover:
                     ensure_group(self.redis)
-                    group_ready = True
-                drain_once(self.redis, self.sessions, self.consumer, BLOCK_MS)
+                    recover_at = started + RECOVER_EVERY_SECONDS
+                drain_once(
+                    self.redis, self.sessions, self.consumer, BLOCK_MS, pending_first=recover
+                )
             except (RedisError, SQLAlchemyError):
                 # The events stay pending and are read again: nothing is lost. (Redis may
                 # have restarted without them, so the group is made again if missing.)
                 log.exception("call log batch failed; retrying in %s s", RETRY_SECONDS)
-                group_ready = False
+                recover_at = 0.0
                 self.stopping.wait(RETRY_SECONDS)
+                continue
+            self.stopping.wait(BATCH_INTERVAL_SECONDS - (time.monotonic() - started))
 
     def stop(self) -> None:
         self.stopping.set()

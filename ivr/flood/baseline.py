@@ -69,9 +69,26 @@ class Throughput:
     p50_ms: float
     p99_ms: float
 
+    rounds: int = 1
+
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def combine(cls, parts: list[Throughput]) -> Throughput:
+        """Rounds against one target as one figure: requests and seconds added up, the
+        latency percentiles those of the worst round."""
+        return cls(
+            target=parts[0].target,
+            requests=sum(part.requests for part in parts),
+            failures=sum(part.failures for part in parts),
+            seconds=round(sum(part.seconds for part in parts), 2),
+            concurrency=parts[0].concurrency,
+            p50_ms=max(part.p50_ms for part in parts),
+            p99_ms=max(part.p99_ms for part in parts),
+            rounds=len(parts),
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {**vars(self), "per_second": round(self.per_second, 1)}

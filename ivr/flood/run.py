@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_SECONDS = 900
 """How long the workers may take to commit what the flood queued."""
+BASELINE_ROUNDS = 4
+"""The throughput probe alternates the hotline and the bare endpoint this many times."""
 
 
 @dataclass(frozen=True)
@@ -186,18 +188,27 @@ def _throughput(
     def next_keyer() -> Chair | Prank:
         return Prank("random_keys", prank_phone(0), random.Random(next(counter)), [])
 
-    seconds, lines = options.baseline_seconds, options.baseline_lines
-    log.info("throughput: the hotline flat out for %s s ...", seconds)
-    hotline = saturate(
-        "hotline webhooks (chair calls)", f"{target.base_url}/voice", target.auth_token,
-        next_chair, seconds=seconds, concurrency=lines,
-    )  # fmt: skip
-    log.info("throughput: a bare Flask Gather endpoint flat out for %s s ...", seconds)
+    # Alternating short rounds, so that a change in the machine's speed during the probe
+    # (a shared host) weighs on both targets alike instead of on whichever ran second.
+    rounds = BASELINE_ROUNDS
+    seconds, lines = options.baseline_seconds / rounds, options.baseline_lines
+    hotline_rounds: list[Throughput] = []
+    bare_rounds: list[Throughput] = []
     with serving_bare_app(
         stack.web_workers, stack.threads, options.out / "logs" / "bare.log"
-    ) as url:
-        bare = saturate(
-            "bare Flask Gather endpoint", url, target.auth_token, next_keyer,
-            seconds=seconds, concurrency=lines,
-        )  # fmt: skip
+    ) as bare_url:
+        for round_number in range(1, rounds + 1):
+            log.info(
+                "throughput round %s of %s: the hotline, then a bare Flask Gather endpoint, "
+                "flat out for %.1f s each ...", round_number, rounds, seconds,
+            )  # fmt: skip
+            hotline_rounds.append(saturate(
+                "hotline webhooks (chair calls)", f"{target.base_url}/voice", target.auth_token,
+                next_chair, seconds=seconds, concurrency=lines,
+            ))  # fmt: skip
+            bare_rounds.append(saturate(
+                "bare Flask Gather endpoint", bare_url, target.auth_token, next_keyer,
+                seconds=seconds, concurrency=lines,
+            ))  # fmt: skip
+    hotline, bare = Throughput.combine(hotline_rounds), Throughput.combine(bare_rounds)
     return {"hotline": hotline, "bare": bare}

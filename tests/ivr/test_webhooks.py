@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
+from flask import session
+from flask.sessions import NullSession
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from twilio.request_validator import RequestValidator
@@ -242,3 +244,14 @@ def test_redis_restarting_between_steps_loses_nothing_and_commits_once(
     with hotline.sessions() as session:
         (report,) = session.query(Report).all()
     assert report.figures["first"] == sheet.block(hotline.ballot, "first")
+
+
+def test_webhooks_open_no_session_even_with_a_cookie(client: FlaskClient) -> None:
+    client.set_cookie("session", "a-cookie-twilio-would-never-send")
+    status, body = post(client, "/voice", CALL)
+    assert status == 200 and parse(body)[0].tag == "Gather"
+    with client.application.test_request_context("/voice/pin", method="POST"):
+        assert isinstance(session, NullSession)
+    with client.application.test_request_context("/staff/login"):
+        assert not isinstance(session, NullSession)
+        session["probe"] = 1  # staff pages keep their real, writable session

@@ -60,7 +60,7 @@ def test_events_a_dead_worker_read_are_claimed_and_written_by_another(
 ) -> None:
     call_log.add(redis, call_log.STARTED, started("CA1"))
     call_log.ensure_group(redis)
-    batch = call_log.read_batch(redis, A, block_ms=None)  # worker A reads, then dies
+    batch = call_log.read_new(redis, A, block_ms=None)  # worker A reads, then dies
     assert [event.payload["call_sid"] for event in batch.events] == ["CA1"]
     assert call_log.backlog(redis) == (0, 1)
     assert call_log.drain(redis, hotline.sessions, B) == 0  # not stale yet: left to A
