@@ -128,14 +128,14 @@ def _screen(hotline: Hotline, call_sid: str, writes: Writes) -> str:
         redis, form.get("From", ""), form.get("StirVerstat", ""), hotline.directory.chair_phones()
     )
     if caller.caller_class == CallerClass.BLOCKLISTED:
-        return _refuse(caller, "rejected", "blocklisted", writes)
+        return _refuse("rejected", "blocklisted", writes)
     if screening.over_call_rate(redis, caller):
-        return _refuse(caller, "busy", "call_rate", writes)
+        return _refuse("busy", "call_rate", writes)
     if caller.caller_class == CallerClass.CHAIR:
         admission.admit(writes.pipe, call_sid)
     elif not admission.try_admit(redis, call_sid, settings.ivr_capacity):
         if caller.priority > 0 and admission.hold_depth(redis) >= settings.hold_max:
-            return _refuse(caller, "busy", "hold_full", writes)
+            return _refuse("busy", "hold_full", writes)
         counters.count_screening(writes.pipe, "held", caller.caller_class.value)
         _log_call_started(call_sid, caller, "held", writes)
         wait_url = f"/voice/{HOLD}?{urlencode({'p': caller.priority})}"
@@ -145,7 +145,7 @@ def _screen(hotline: Hotline, call_sid: str, writes: Writes) -> str:
     return _start(hotline, call_sid, writes)
 
 
-def _refuse(caller: Caller, reason: str, why: str, writes: Writes) -> str:
+def _refuse(reason: str, why: str, writes: Writes) -> str:
     counters.count_screening(writes.pipe, reason, why)
     return twiml.reject(reason)
 

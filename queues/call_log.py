@@ -13,7 +13,7 @@ batch is committed; if the commit fails (say, two workers created the same row a
 is read again, and a worker that died holding a batch has it claimed by another after
 CLAIM_IDLE_MS. Writing an event twice changes nothing: a call event sets fields of its
 call's row (started and ended may come in either order), and a block event sets that block
-of the precinct's draft (`queues.jobs.record_block`).
+of the precinct's draft (`queues.jobs.record_blocks`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Call
-from queues.jobs import record_block
+from queues.jobs import record_blocks
 
 log = logging.getLogger(__name__)
 
@@ -154,22 +154,20 @@ def _text(value: bytes | str) -> str:
 
 def write_batch(sessions: sessionmaker[Session], events: list[Event]) -> None:
     """Apply a batch to the `call` and `report_draft` tables in one transaction."""
-    sids = {event.payload["call_sid"] for event in events if event.kind != BLOCK}
+    call_events = [event for event in events if event.kind != BLOCK]
+    sids = {event.payload["call_sid"] for event in call_events}
     with sessions.begin() as session:
         calls = {
             call.call_sid: call
             for call in session.scalars(select(Call).where(Call.call_sid.in_(sids)))
         }
-        for event in events:
-            if event.kind == BLOCK:
-                record_block(session, event.payload)
-                continue
+        for event in call_events:
             sid = event.payload["call_sid"]
-            call = calls.get(sid)
-            if call is None:
-                call = calls[sid] = Call(call_sid=sid)
-                session.add(call)
-            _apply_to_call(call, event)
+            if sid not in calls:
+                calls[sid] = Call(call_sid=sid)
+                session.add(calls[sid])
+            _apply_to_call(calls[sid], event)
+        record_blocks(session, [event.payload for event in events if event.kind == BLOCK])
 
 
 def _apply_to_call(call: Call, event: Event) -> None:

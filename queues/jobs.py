@@ -1,8 +1,9 @@
-"""rq jobs: the only code that writes call results to the database.
+"""The only code that writes call results to the database: the rq job that commits a
+report, and the blocks of a report in progress that the call log's writer keeps.
 
-Each job is idempotent, because rq may run a job again: after a worker dies mid-job
-(abandoned-job handling), after a database error (retry), or when the web tier enqueued
-the same report twice.
+Each is idempotent, because it may run again: rq reruns a job after a worker dies mid-job
+(abandoned-job handling) or a database error (retry), the web tier may enqueue the same
+report twice, and the call log reads a batch again if its commit failed.
 """
 
 from __future__ import annotations
@@ -133,22 +134,32 @@ def _audit(action: str, report: Report) -> AuditEvent:
     )
 
 
-def record_block(session: Session, payload: dict[str, Any]) -> None:
-    """Keep a completed block of a report in progress (the latest call's blocks win).
-
-    Called by the call log's batch writer (`queues.call_log`), in stream order."""
-    submitted = session.scalars(select(Report.id).where(Report.call_sid == payload["call_sid"]))
-    if submitted.first() is not None:
-        return  # written after the report it belongs to was committed: nothing to resume
-    draft = session.scalars(
-        select(ReportDraft).where(
-            ReportDraft.precinct_id == payload["precinct_id"],
-            ReportDraft.caller == payload["caller"],
+def record_blocks(session: Session, payloads: list[dict[str, Any]]) -> None:
+    """Keep the completed blocks of reports in progress, applied in the order given (the
+    latest call's blocks win). Called by the call log's batch writer (`queues.call_log`)
+    with a batch's blocks in stream order; two queries however many blocks."""
+    if not payloads:
+        return
+    sids = {payload["call_sid"] for payload in payloads}
+    # A block written after the report it belongs to was committed: nothing to resume.
+    submitted = set(session.scalars(select(Report.call_sid).where(Report.call_sid.in_(sids))))
+    pending = [payload for payload in payloads if payload["call_sid"] not in submitted]
+    precinct_ids = {payload["precinct_id"] for payload in pending}
+    drafts = {
+        (draft.precinct_id, draft.caller): draft
+        for draft in session.scalars(
+            select(ReportDraft).where(ReportDraft.precinct_id.in_(precinct_ids))
         )
-    ).one_or_none()
-    if draft is None:
-        draft = ReportDraft(precinct_id=payload["precinct_id"], caller=payload["caller"], blocks={})
-        session.add(draft)
+    }
+    for payload in pending:
+        key = (payload["precinct_id"], payload["caller"])
+        if key not in drafts:
+            drafts[key] = ReportDraft(precinct_id=key[0], caller=key[1], blocks={})
+            session.add(drafts[key])
+        _keep_block(drafts[key], payload)
+
+
+def _keep_block(draft: ReportDraft, payload: dict[str, Any]) -> None:
     # Two workers may commit two batches out of order: an older event never overwrites a
     # newer one (`at` is UTC ISO 8601, so strings compare as times).
     at = payload["at"]
