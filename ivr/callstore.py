@@ -141,10 +141,16 @@ class CallStore:
                 raise CallBusy(f"call {call_sid} is still busy with another request")
             time.sleep(LOCK_RETRY_SECONDS)
 
+    def create(self, client: Redis, state: CallState, twiml: str) -> None:
+        """Save a new call's first state; the call's key expires `ttl` seconds later."""
+        self.save(client, state, twiml)
+        client.expire(self._call_key(state.call_sid), self.ttl)
+
     def save(self, client: Redis, state: CallState, twiml: str) -> None:
-        key = self._call_key(state.call_sid)
-        client.hset(key, mapping={"state": state.to_json(), "twiml": twiml})
-        client.expire(key, self.ttl)
+        """Save a call's new state (HSET keeps the expiry `create` set)."""
+        client.hset(
+            self._call_key(state.call_sid), mapping={"state": state.to_json(), "twiml": twiml}
+        )
 
     def _progress_key(self, precinct_id: str, caller: str) -> str:
         # By caller too: a report in progress is offered only to the phone that keyed it,

@@ -178,7 +178,7 @@ def _start(hotline: Hotline, call_sid: str, writes: Writes) -> str:
     attested = request.form.get("StirVerstat", "") == screening.ATTESTED_A
     turn = start_call(call_sid, request.form.get("From", ""), _context(hotline), attested=attested)
     body = twiml.render_turn(turn)
-    hotline.store.save(writes.pipe, turn.state, body)
+    hotline.store.create(writes.pipe, turn.state, body)
     return body
 
 

@@ -255,3 +255,13 @@ def test_webhooks_open_no_session_even_with_a_cookie(client: FlaskClient) -> Non
     with client.application.test_request_context("/staff/login"):
         assert not isinstance(session, NullSession)
         session["probe"] = 1  # staff pages keep their real, writable session
+
+
+def test_a_calls_state_keeps_the_expiry_it_got_when_the_call_began(
+    client: FlaskClient, runner: FlaskCliRunner, hotline: Hotline, tmp_path: Path
+) -> None:
+    import_precincts(runner, tmp_path)
+    post(client, "/voice", CALL)
+    post(client, "/voice/precinct?n=1", {**CALL, "Digits": "948199"})  # saved again
+    ttl = hotline.redis.ttl(f"hotline:call:{CALL['CallSid']}")
+    assert 0 < ttl <= hotline.settings.call_state_ttl_seconds
