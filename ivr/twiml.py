@@ -6,6 +6,7 @@ who keys nothing makes a request of its own and the flow can re-prompt (or say g
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -71,6 +72,9 @@ def say_and_hang_up(*texts: str) -> str:
     return str(response)
 
 
+# The documents that never change are built once: serializing even an empty one costs a
+# status callback more than the rest of its work.
+@functools.cache
 def reject(reason: str = "rejected") -> str:
     """Refuse the call unanswered (free of charge): `rejected` or `busy`."""
     response = VoiceResponse()
@@ -94,12 +98,14 @@ def hold_announcement(text: str, pause_seconds: int) -> str:
     return str(response)
 
 
+@functools.cache
 def leave() -> str:
     response = VoiceResponse()
     response.leave()
     return str(response)
 
 
+@functools.cache
 def empty() -> str:
     """An empty document: the answer to status callbacks."""
     return str(VoiceResponse())
