@@ -29,9 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Call
@@ -44,10 +43,15 @@ GROUP = "call-log"
 STARTED = "started"
 ENDED = "ended"
 BLOCK = "block"
-KINDS = (STARTED, ENDED, BLOCK)
+REQUIRED = {
+    STARTED: ("call_sid", "at"),
+    ENDED: ("call_sid", "at"),
+    BLOCK: ("call_sid", "at", "precinct_id", "caller", "block", "figures", "total", "flagged"),
+}
+"""The fields each kind of event must carry; an entry without them is dropped."""
 BATCH_SIZE = 500
 """Events written in one transaction at most."""
-BLOCK_MS = 1000
+READ_WAIT_MS = 1000
 """How long a reader waits for new events: staff see a call at most about this late."""
 CLAIM_IDLE_MS = 60_000
 """Events read by a worker that has not committed them for this long are taken over."""
@@ -142,10 +146,15 @@ def _parse(entry_id: str, fields: dict[Any, Any]) -> Event | None:
     data = {_text(key): _text(value) for key, value in fields.items()}
     try:
         kind, payload = data["kind"], json.loads(data["payload"])
-        valid = isinstance(payload["call_sid"], str) and bool(datetime.fromisoformat(payload["at"]))
+        valid = (
+            isinstance(payload, dict)
+            and all(name in payload for name in REQUIRED[kind])
+            and isinstance(payload["call_sid"], str)
+            and bool(datetime.fromisoformat(payload["at"]))
+        )
     except (KeyError, TypeError, ValueError):
         return None
-    return Event(entry_id, kind, payload) if valid and kind in KINDS else None
+    return Event(entry_id, kind, payload) if valid else None
 
 
 def _text(value: bytes | str) -> str:
@@ -241,11 +250,12 @@ class CallLogWriter(threading.Thread):
                     ensure_group(self.redis)
                     recover_at = started + RECOVER_EVERY_SECONDS
                 drain_once(
-                    self.redis, self.sessions, self.consumer, BLOCK_MS, pending_first=recover
+                    self.redis, self.sessions, self.consumer, READ_WAIT_MS, pending_first=recover
                 )
-            except (RedisError, SQLAlchemyError):
-                # The events stay pending and are read again: nothing is lost. (Redis may
-                # have restarted without them, so the group is made again if missing.)
+            except Exception:
+                # The events stay pending and are read again: nothing is lost, and the
+                # writer never dies of it. (Redis may have restarted without them, so the
+                # group is made again if missing.)
                 log.exception("call log batch failed; retrying in %s s", RETRY_SECONDS)
                 recover_at = 0.0
                 self.stopping.wait(RETRY_SECONDS)

@@ -60,4 +60,4 @@ def run_worker(
         return bool(worker.work(burst=False, with_scheduler=True))
     finally:
         writer.stop()
-        writer.join(timeout=call_log.BLOCK_MS / 1000 + 5)
+        writer.join(timeout=call_log.READ_WAIT_MS / 1000 + 5)

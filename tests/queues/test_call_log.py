@@ -113,7 +113,8 @@ def test_an_entry_that_is_not_a_call_event_is_dropped_and_the_rest_written(
 ) -> None:
     redis.xadd(call_log.STREAM, {"kind": "started", "payload": "not json"})
     redis.xadd(call_log.STREAM, {"kind": "exploded", "payload": '{"call_sid": "CA9"}'})
+    call_log.add(redis, call_log.BLOCK, {"call_sid": "CA8", "at": "2020-02-03T19:00:00+00:00"})
     call_log.add(redis, call_log.STARTED, started("CA1"))
-    assert call_log.drain(redis, hotline.sessions, A) == 3
+    assert call_log.drain(redis, hotline.sessions, A) == 4
     assert list(calls(hotline)) == ["CA1"]
     assert call_log.backlog(redis) == (0, 0)
