@@ -110,9 +110,10 @@ def hold_depth(redis: Redis) -> int:
 
 def hold_queue(redis: Redis, now: float | None = None) -> tuple[int, float]:
     """Callers waiting in the hold queue, and the longest wait so far in seconds."""
-    depth = hold_depth(redis)
-    if not depth:
-        return 0, 0.0
+    # One read: with a separate count first, the queue could empty in between (and the
+    # staff overview fail) while callers were being let in.
     entries: Any = redis.zrange(HOLD_KEY, 0, -1, withscores=True)
+    if not entries:
+        return 0, 0.0
     joined = [float(score) % PRIORITY_WEIGHT for _, score in entries]
-    return depth, max(0.0, _now(now) - min(joined))
+    return len(entries), max(0.0, _now(now) - min(joined))

@@ -31,7 +31,9 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from models import Call
 from queues.jobs import record_blocks
@@ -252,6 +254,12 @@ class CallLogWriter(threading.Thread):
                 drain_once(
                     self.redis, self.sessions, self.consumer, READ_WAIT_MS, pending_first=recover
                 )
+            except (IntegrityError, StaleDataError) as error:
+                # Another worker wrote the same call or draft at the same moment: expected
+                # now and then with several workers; the batch is read again at once. (The
+                # class only: the message would carry the statement's values.)
+                log.warning("call log batch met a concurrent write (%s)", type(error).__name__)
+                recover_at = 0.0
             except Exception:
                 # The events stay pending and are read again: nothing is lost, and the
                 # writer never dies of it. (Redis may have restarted without them, so the

@@ -140,6 +140,16 @@ def record_blocks(session: Session, payloads: list[dict[str, Any]]) -> None:
     with a batch's blocks in stream order; two queries however many blocks."""
     if not payloads:
         return
+    # Lock the precincts' rows first, as commit_report does (in id order, so two writers
+    # cannot deadlock): a report committed meanwhile is then either seen below, and its
+    # blocks skipped, or waits for this batch and deletes the drafts it wrote. Without it a
+    # draft could outlive its report, or vanish under this batch's update.
+    session.execute(
+        select(Precinct.id)
+        .where(Precinct.precinct_id.in_({payload["precinct_id"] for payload in payloads}))
+        .order_by(Precinct.id)
+        .with_for_update()
+    )
     sids = {payload["call_sid"] for payload in payloads}
     # A block written after the report it belongs to was committed: nothing to resume.
     submitted = set(session.scalars(select(Report.call_sid).where(Report.call_sid.in_(sids))))
