@@ -39,6 +39,7 @@ class DashboardWatcher(threading.Thread):
         self.base_url = base_url
         self.staff_name = name
         self.polls: list[tuple[int, float]] = []
+        """(HTTP status, negated if the answer was not JSON; seconds) of each poll."""
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -51,8 +52,11 @@ class DashboardWatcher(threading.Thread):
             while not self._done.wait(1.0):
                 started = time.monotonic()
                 response = http.get(f"{self.base_url}/staff/overview.json", timeout=30)
-                response.json()
-                self.polls.append((response.status_code, time.monotonic() - started))
+                # Recorded whatever came back (an error page too): the test checks every poll,
+                # and a thread that died on a bad answer would have hidden it.
+                is_json = response.headers.get("Content-Type", "").startswith("application/json")
+                status = response.status_code if is_json else -response.status_code
+                self.polls.append((status, time.monotonic() - started))
 
     def stop(self) -> None:
         self._done.set()
