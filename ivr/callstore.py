@@ -4,8 +4,8 @@ This is the only thing the webhooks write (besides rq jobs and the call log), so
 database never slows a caller. Keys expire on their own; run Redis with AOF so a restart
 keeps them.
 
-A webhook makes two round trips for the common case: `lock_and_load` takes the call's lock
-and reads its state in one Lua call, and everything it writes afterwards is queued on its
+A webhook makes two round trips for the common case: `locked` takes the call's lock and
+reads its state in one Lua call, and everything it writes afterwards is queued on its
 `Writes` and sent in one transaction just before it answers (the lock's release included).
 The write methods here therefore take the client to write through: a `Writes` pipeline on
 the call path, or a plain connection elsewhere.

@@ -89,6 +89,7 @@ def _answer_safely(handler: Callable[[Writes], str]) -> Response:
     writes = Writes.on(redis)
     try:
         body = handler(writes)
+        # Measured up to the write transaction, which carries the sample itself.
         counters.record_latency(writes.pipe, time.perf_counter() - started)
         writes.send()
     except Exception:

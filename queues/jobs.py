@@ -137,16 +137,17 @@ def _audit(action: str, report: Report) -> AuditEvent:
 def record_blocks(session: Session, payloads: list[dict[str, Any]]) -> None:
     """Keep the completed blocks of reports in progress, applied in the order given (the
     latest call's blocks win). Called by the call log's batch writer (`queues.call_log`)
-    with a batch's blocks in stream order; two queries however many blocks."""
+    with a batch's blocks in stream order; three queries however many blocks."""
     if not payloads:
         return
+    precinct_ids = {payload["precinct_id"] for payload in payloads}
     # Lock the precincts' rows first, as commit_report does (in id order, so two writers
     # cannot deadlock): a report committed meanwhile is then either seen below, and its
     # blocks skipped, or waits for this batch and deletes the drafts it wrote. Without it a
     # draft could outlive its report, or vanish under this batch's update.
     session.execute(
         select(Precinct.id)
-        .where(Precinct.precinct_id.in_({payload["precinct_id"] for payload in payloads}))
+        .where(Precinct.precinct_id.in_(precinct_ids))
         .order_by(Precinct.id)
         .with_for_update()
     )
@@ -154,7 +155,6 @@ def record_blocks(session: Session, payloads: list[dict[str, Any]]) -> None:
     # A block written after the report it belongs to was committed: nothing to resume.
     submitted = set(session.scalars(select(Report.call_sid).where(Report.call_sid.in_(sids))))
     pending = [payload for payload in payloads if payload["call_sid"] not in submitted]
-    precinct_ids = {payload["precinct_id"] for payload in pending}
     drafts = {
         (draft.precinct_id, draft.caller): draft
         for draft in session.scalars(

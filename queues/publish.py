@@ -27,29 +27,20 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
-def _enqueue(
-    func: str,
-    payload: dict[str, Any],
-    connection: Redis,
-    pipeline: Pipeline | None,
-    job_id: str | None,
+def publish_report(
+    payload: dict[str, Any], connection: Redis, pipeline: Pipeline | None = None
 ) -> None:
-    # The queue reads through `connection` (e.g. the server version, once); its writes go
-    # on `pipeline` when one is given, and are sent when its owner executes it.
+    """Queue a confirmed report; its id is the job id, so a repeat commits once.
+
+    The queue reads through `connection` (e.g. the server version, once); its writes go on
+    `pipeline` when one is given, and are sent when its owner executes it."""
     queue(REPORTS_QUEUE, connection).enqueue_call(
-        func,
+        "queues.jobs.commit_report",
         args=(payload,),
-        job_id=job_id,
+        job_id=payload["report_id"],
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,
         pipeline=pipeline,
     )
-
-
-def publish_report(
-    payload: dict[str, Any], connection: Redis, pipeline: Pipeline | None = None
-) -> None:
-    """Queue a confirmed report; its id is the job id, so a repeat commits once."""
-    _enqueue("queues.jobs.commit_report", payload, connection, pipeline, payload["report_id"])
