@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Protocol
 
 from callflows import checks, prompts
 from callflows.ballots import Ballot
+from callflows.events import BlockCompleted, FlowEvent, ReportSubmitted
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
 from callflows.state import (
     CHANCE,
@@ -103,48 +104,6 @@ class Prompt:
     timeout: int = 8
 
 
-@dataclass(frozen=True)
-class ReportSubmitted:
-    """A chair confirmed a report: the queue must commit it exactly once."""
-
-    report_id: str
-    receipt: str
-    call_sid: str
-    caller: str
-    precinct_id: str
-    ballot: str
-    groups: list[str]
-    figures: dict[str, list[int]]
-    totals: dict[str, int]
-    flagged: dict[str, str]
-    received_at: str
-    chance: list[str]
-    """The groups the chair said won the game of chance, if one decided the delegates."""
-
-    def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class BlockCompleted:
-    """A block's figures are in: kept in the database so a dropped call can resume."""
-
-    precinct_id: str
-    call_sid: str
-    caller: str
-    block: str
-    figures: list[int]
-    total: int | None
-    flagged: str
-    at: str
-
-    def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-Event = ReportSubmitted | BlockCompleted
-
-
 class EndReason(Enum):
     """Why a call ended, counted for staff."""
 
@@ -165,7 +124,7 @@ class Turn:
     state: CallState
     say: tuple[str, ...]
     prompt: Prompt | None
-    events: tuple[Event, ...] = ()
+    events: tuple[FlowEvent, ...] = ()
     end_reason: EndReason | None = None
 
     @property
@@ -232,12 +191,14 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
     return Prompt(step, text, num_digits=1, finish_on_key="")
 
 
-def _ask(state: CallState, ctx: Context, *say: str, events: tuple[Event, ...] = ()) -> Turn:
+def _ask(state: CallState, ctx: Context, *say: str, events: tuple[FlowEvent, ...] = ()) -> Turn:
     state.seq += 1
     return Turn(state, tuple(say), current_prompt(state, ctx), events)
 
 
-def _end(state: CallState, reason: EndReason, *say: str, events: tuple[Event, ...] = ()) -> Turn:
+def _end(
+    state: CallState, reason: EndReason, *say: str, events: tuple[FlowEvent, ...] = ()
+) -> Turn:
     state.seq += 1
     state.step = DONE
     return Turn(state, tuple(say), None, events, reason)

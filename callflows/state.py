@@ -18,6 +18,14 @@ CHANCE = "chance"
 CONFIRM = "confirm"
 DONE = "done"
 
+FIRST = "first"
+FINAL = "final"
+DELEGATES = "delegates"
+BLOCKS = (FIRST, FINAL, DELEGATES)
+"""The blocks of every caucus worksheet, in the order a chair keys them: the first
+alignment, the final alignment, and the county delegates. They are the caucus rules'
+own (callflows.caucus checks one against another), so no ballot configures them."""
+
 
 def figure_step(block: str, position: int) -> str:
     """Step name for one group's figure; `position` is the 1-based ballot position."""

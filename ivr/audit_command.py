@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from callflows.audit import AuditSummary, SiteFindings, audit, read_precincts, summarize
+from ivr.data import PRECINCTS_2020
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PRECINCTS = REPO_ROOT / "data/iowa2020/iowa2020_precincts.csv"
+DEFAULT_PRECINCTS = PRECINCTS_2020
 
 FINDINGS_COLUMNS = ("county", "precinct", "precinct_id", "code", "written")
 

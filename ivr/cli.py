@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import csv
-import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import select
 
-from callflows.ballots import load_ballot
-from ivr import create_app
+from callflows.state import BLOCKS
+from flood.command import flood_command
+from ivr import create_app, operations
 from ivr.audit_command import audit_command
-from ivr.flood.command import flood_command
+from ivr.data import PRECINCTS_2020
 from ivr.hotline import current_hotline
-from ivr.pins import new_pin, pin_hmac
-from ivr.precinct_import import ImportFailed, read_rows, store_rows
+from ivr.precinct_import import ImportFailed
 from ivr.results import export_rows, to_csv, to_json
 from ivr.settings import SettingsError
 from ivr.staff.commands import staff_group
-from models import AuditEvent, Election, Precinct
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_PRECINCTS = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precincts.csv"
+DEMO_PRECINCTS = PRECINCTS_2020
 
 
 def _create_app() -> Flask:
@@ -55,20 +49,8 @@ def db() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Bring the database schema up to date (Alembic)."""
-    upgrade_database()
+    operations.upgrade_database(current_hotline())
     click.echo("database is up to date")
-
-
-def upgrade_database() -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    hotline = current_hotline()
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
-    with hotline.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
 
 
 @cli.group()
@@ -81,16 +63,12 @@ def ballot() -> None:
 @with_appcontext
 def ballot_load(name: str | None) -> None:
     """Register a ballot (default: HOTLINE_BALLOT) as an election in the database."""
-    hotline = current_hotline()
-    loaded = load_ballot(name or hotline.settings.ballot)
-    with hotline.sessions.begin() as session:
-        election = session.scalars(select(Election).where(Election.ballot == loaded.name)).first()
-        if election is None:
-            election = Election(ballot=loaded.name)
-            session.add(election)
-        election.title = loaded.title
-        election.groups = list(loaded.group_names)
-    click.echo(f"ballot {loaded.name}: {len(loaded.groups)} groups, {len(loaded.blocks)} blocks")
+    _register_ballot(name)
+
+
+def _register_ballot(name: str | None) -> None:
+    loaded = operations.register_ballot(current_hotline(), name)
+    click.echo(f"ballot {loaded.name}: {len(loaded.groups)} groups, {len(BLOCKS)} blocks")
 
 
 @cli.group()
@@ -106,21 +84,22 @@ def precincts() -> None:
 @with_appcontext
 def precincts_import(file: Path, assign_missing_ids: bool) -> None:
     """Import precincts from FILE (all rows or none)."""
-    import_precincts(file, assign_missing_ids=assign_missing_ids)
+    _import_precincts(file, assign_missing_ids=assign_missing_ids)
 
 
-def import_precincts(file: Path, *, assign_missing_ids: bool) -> None:
-    hotline = current_hotline()
+def _import_precincts(file: Path, *, assign_missing_ids: bool) -> None:
     try:
-        rows = read_rows(file, assign_missing_ids=assign_missing_ids)
+        result = operations.import_precincts(
+            current_hotline(), file, assign_missing_ids=assign_missing_ids
+        )
     except ImportFailed as failure:
         for error in failure.errors:
             click.echo(f"{file}: {error}", err=True)
         raise click.ClickException(str(failure)) from failure
-    with hotline.sessions.begin() as session:
-        result = store_rows(session, rows, hotline.settings.pin_key, actor="cli")
-    hotline.directory.invalidate()
-    click.echo(f"imported {len(rows)} precincts ({result.created} new, {result.updated} updated)")
+    click.echo(
+        f"imported {result.created + result.updated} precincts "
+        f"({result.created} new, {result.updated} updated)"
+    )
     for assigned in result.assigned_ids:
         click.echo(f"  assigned precinct ID {assigned}")
 
@@ -140,62 +119,19 @@ def pins() -> None:
 @with_appcontext
 def pins_issue(out: Path, precinct_ids: tuple[str, ...], missing: bool, force: bool) -> None:
     """Issue new random PINs and write them once to OUT (mode 0600); only HMACs are stored."""
-    issue_pins(out, precinct_ids=precinct_ids, missing=missing, force=force)
+    _issue_pins(out, precinct_ids=precinct_ids, missing=missing, force=force)
 
 
-def issue_pins(
+def _issue_pins(
     out: Path, *, precinct_ids: tuple[str, ...] = (), missing: bool = False, force: bool = False
-) -> int:
-    hotline = current_hotline()
-    if out.exists() and not force:
-        raise click.ClickException(f"{out} exists; use --force to replace it")
-    now = datetime.now(UTC)
-    rows: list[dict[str, str]] = []
-    with hotline.sessions.begin() as session:
-        query = select(Precinct).order_by(Precinct.county, Precinct.name)
-        if precinct_ids:
-            query = query.where(Precinct.precinct_id.in_(precinct_ids))
-        if missing:
-            query = query.where(Precinct.pin_hmac.is_(None))
-        for precinct in session.scalars(query):
-            pin = new_pin()
-            precinct.pin_hmac = pin_hmac(hotline.settings.pin_key, precinct.precinct_id, pin)
-            precinct.pin_issued_at = now
-            rows.append(
-                {
-                    "precinct_id": precinct.precinct_id,
-                    "county": precinct.county,
-                    "precinct": precinct.name,
-                    "chair_name": precinct.chair_name,
-                    "chair_phone": precinct.chair_phone,
-                    "pin": pin,
-                }
-            )
-        unknown = set(precinct_ids) - {row["precinct_id"] for row in rows}
-        if unknown and not missing:
-            raise click.ClickException(f"unknown precinct ID(s): {', '.join(sorted(unknown))}")
-        session.add(
-            AuditEvent(
-                actor="cli", action="pins.issued", subject="precincts", detail={"count": len(rows)}
-            )
+) -> None:
+    try:
+        issued = operations.issue_pins(
+            current_hotline(), out, precinct_ids=precinct_ids, missing=missing, force=force
         )
-        # Written inside the transaction: if the file cannot be written, no PIN changes.
-        _write_private_csv(out, rows)
-    hotline.directory.invalidate()
-    click.echo(f"issued {len(rows)} PINs; they are in {out} (shown once, stored only as HMACs)")
-    return len(rows)
-
-
-def _write_private_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle,
-            fieldnames=["precinct_id", "county", "precinct", "chair_name", "chair_phone", "pin"],
-        )
-        writer.writeheader()
-        writer.writerows(rows)
+    except operations.OperationFailed as failure:
+        raise click.ClickException(str(failure)) from failure
+    click.echo(f"issued {issued.count} PINs; they are in {out} (shown once, stored only as HMACs)")
 
 
 @cli.group()
@@ -257,10 +193,10 @@ def worker(burst: bool) -> None:
 def demo(pins_out: Path | None) -> None:
     """Load the demo election: migrate, the 2020 Iowa ballot, all 2020 sites, fresh PINs."""
     hotline = current_hotline()
-    upgrade_database()
-    ballot_load.callback(None)  # type: ignore[misc]
-    import_precincts(DEMO_PRECINCTS, assign_missing_ids=True)
-    issue_pins(pins_out or hotline.settings.instance_dir / "pins.csv", force=True)
+    operations.upgrade_database(hotline)
+    _register_ballot(None)
+    _import_precincts(DEMO_PRECINCTS, assign_missing_ids=True)
+    _issue_pins(pins_out or hotline.settings.instance_dir / "pins.csv", force=True)
 
 
 @cli.command("call")
@@ -271,7 +207,7 @@ def demo(pins_out: Path | None) -> None:
 @with_appcontext
 def call(from_number: str, url: str | None) -> None:
     """Call the hotline from this terminal: hear the prompts, type keys (Enter alone = silence)."""
-    from ivr.softphone_cli import run_terminal_call
+    from softphone.terminal import run_terminal_call
 
     settings = current_hotline().settings
     run_terminal_call(

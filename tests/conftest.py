@@ -13,8 +13,8 @@ from redis import Redis
 from sqlalchemy import text
 
 from ivr import create_app
-from ivr.cli import upgrade_database
 from ivr.hotline import Hotline
+from ivr.operations import upgrade_database
 from ivr.settings import Settings
 from queues import runtime
 from tests.support.services import RedisServer, fresh_postgres_database
@@ -61,8 +61,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory, redis_server: Redi
     """A migrated SQLite file that each test copies (migrating once is much faster)."""
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     app = create_app(make_settings(f"sqlite:///{path}", redis_server.url, path.parent))
-    with app.app_context():
-        upgrade_database()
+    upgrade_database(_hotline(app))
     _hotline(app).engine.dispose()
     return path
 
@@ -74,8 +73,7 @@ def postgres_url(
     """A migrated PostgreSQL database for the session; tests empty its tables afterwards."""
     with fresh_postgres_database() as url:
         app = create_app(make_settings(url, redis_server.url, tmp_path_factory.mktemp("pg")))
-        with app.app_context():
-            upgrade_database()
+        upgrade_database(_hotline(app))
         _hotline(app).engine.dispose()
         yield url
 

@@ -15,15 +15,15 @@ from flask.testing import FlaskCliRunner
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
+from flood.worksheets import load_worksheets
 from ivr.hotline import Hotline
 from ivr.metrics import collect
 from ivr.results import summarize
-from ivr.softphone import COMPLETED, HttpTransport, Softphone
-from ivr.softphone.caller import Answer, CallRecord
-from ivr.worksheets import load_worksheets
 from models import Report, StaffRole
 from queues import blocklist
 from queues.worker import run_worker
+from softphone import COMPLETED, HttpTransport, Softphone
+from softphone.caller import Answer, CallRecord
 from tests.browser.conftest import LiveServer, screenshot
 from tests.conftest import AUTH_TOKEN
 from tests.ivr.staff.routes import staff_routes

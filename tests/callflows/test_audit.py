@@ -28,11 +28,10 @@ from callflows.findings import (
     TIE_NEEDS_GAME_OF_CHANCE,
     VIABLE_GROUP_WITHOUT_DELEGATE,
 )
+from ivr.data import PRECINCTS_2020, RESULTS_2020
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "iowa2020"
-RESULTS_2020 = DATA / "iowa2020_precinct_candidate_results.csv"
+DATA = RESULTS_2020.parent
 PRERECANVASS_2020 = DATA / "iowa2020_precinct_candidate_results_2020-02-08_prerecanvass.csv"
-PRECINCTS_2020 = DATA / "iowa2020_precincts.csv"
 
 
 def rows(

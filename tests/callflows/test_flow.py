@@ -8,7 +8,8 @@ import pytest
 
 from callflows import flow, prompts
 from callflows.ballots import load_ballot
-from callflows.flow import Context, PinCheck, PrecinctInfo, ReportSubmitted, Turn
+from callflows.events import ReportSubmitted
+from callflows.flow import Context, PinCheck, PrecinctInfo, Turn
 from callflows.state import CallState, Progress
 
 BALLOT = load_ballot("iowa2020")

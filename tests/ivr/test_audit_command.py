@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ivr.audit_command import DEFAULT_PRECINCTS, FINDINGS_COLUMNS, audit_command
+from ivr.data import RESULTS_2020
 
 REPO = Path(__file__).resolve().parents[2]
-RESULTS_2020 = REPO / "data" / "iowa2020" / "iowa2020_precinct_candidate_results.csv"
 
 RESULT_COLUMNS = (
     "county",
@@ -35,8 +35,8 @@ def write_csv(path: Path, header: tuple[str, ...], lines: list[tuple[object, ...
     return path
 
 
-def test_default_precincts_file_is_in_the_repository() -> None:
-    assert DEFAULT_PRECINCTS == REPO / "data" / "iowa2020" / "iowa2020_precincts.csv"
+def test_default_precincts_file_ships_in_the_package() -> None:
+    assert DEFAULT_PRECINCTS == REPO / "ivr" / "data" / "iowa2020" / "iowa2020_precincts.csv"
     assert DEFAULT_PRECINCTS.is_file()
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from flood.worksheets import load_worksheets
 from ivr.cli import cli
 from ivr.hotline import Hotline
-from ivr.softphone import COMPLETED
-from ivr.worksheets import load_worksheets
 from models import Report
 from queues.worker import run_worker
+from softphone import COMPLETED
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskCliRunner
 
+from flood.worksheets import PRECINCTS_2020
 from ivr.cli import cli
 from ivr.hotline import Hotline
 from ivr.pins import pin_matches
 from ivr.settings import Settings, SettingsError
-from ivr.worksheets import PRECINCTS_2020
 from models import Precinct
 from tests.support.data import precinct_rows
 

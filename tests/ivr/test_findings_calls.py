@@ -9,12 +9,12 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from callflows.caucus import allocate
+from flood.worksheets import RESULTS_2020, Worksheet, load_worksheets
 from ivr.cli import cli
 from ivr.hotline import Hotline
-from ivr.softphone import GatherPrompt, Keys
-from ivr.worksheets import RESULTS_2020, Worksheet, load_worksheets
 from models import Report
 from queues.worker import run_worker
+from softphone import GatherPrompt, Keys
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
 

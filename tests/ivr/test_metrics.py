@@ -8,12 +8,12 @@ from pathlib import Path
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 
+from flood.worksheets import load_worksheets
 from ivr.hotline import Hotline
 from ivr.metrics import collect
-from ivr.softphone import HANGUP
-from ivr.worksheets import load_worksheets
 from queues import admission, blocklist
 from queues.worker import run_worker
+from softphone import HANGUP
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
 

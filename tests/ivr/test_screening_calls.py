@@ -10,8 +10,12 @@ import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 
+from flood.worksheets import Worksheet, load_worksheets
 from ivr.hotline import Hotline
-from ivr.softphone import (
+from models import Report
+from queues import admission, blocklist, counters
+from queues.worker import run_worker
+from softphone import (
     BUSY,
     COMPLETED,
     HANGUP,
@@ -21,10 +25,6 @@ from ivr.softphone import (
     GatherPrompt,
     Keys,
 )
-from ivr.worksheets import Worksheet, load_worksheets
-from models import Report
-from queues import admission, blocklist, counters
-from queues.worker import run_worker
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
 

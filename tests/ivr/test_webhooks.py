@@ -12,11 +12,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
+from flood.worksheets import load_worksheets
 from ivr.hotline import Hotline
-from ivr.softphone import COMPLETED, FlaskClientTransport, GatherPrompt, Keys
-from ivr.worksheets import load_worksheets
 from models import Call, Report
 from queues.worker import run_worker
+from softphone import COMPLETED, FlaskClientTransport, GatherPrompt, Keys
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
@@ -145,7 +145,7 @@ def test_redis_down_mid_call_asks_the_caller_to_hold_and_the_report_still_commit
             redis_server.stop()
         return answer(prompt)
 
-    from ivr.softphone import Softphone
+    from softphone import Softphone
 
     phone = Softphone(
         RestartsRedisAfterTwoHolds(client),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from callflows.ballots import Ballot
-from ivr.softphone import (
+from flood.worksheets import Worksheet
+from softphone import (
     Answer,
     CallRecord,
     FlaskClientTransport,
@@ -14,7 +15,6 @@ from ivr.softphone import (
     Softphone,
     Transport,
 )
-from ivr.worksheets import Worksheet
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 
 

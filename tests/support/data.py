@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask.testing import FlaskCliRunner
 
+from flood.worksheets import PRECINCTS_2020
 from ivr.cli import cli
 from ivr.pins import new_pin
-from ivr.worksheets import PRECINCTS_2020
 
 
 def precinct_rows(counties: tuple[str, ...] | None = None) -> list[dict[str, str]]:

@@ -1,12 +1,12 @@
 """Real Redis and PostgreSQL servers for the test suite.
 
-The code lives in `ivr.flood.servers`, which `hotline flood --start-stack` uses too, so the
+The code lives in `flood.servers`, which `hotline flood --start-stack` uses too, so the
 suite and the load tester start their servers the same way (one copy).
 """
 
 from __future__ import annotations
 
-from ivr.flood.servers import (
+from flood.servers import (
     LOCAL_POSTGRES_URLS,
     RedisServer,
     free_port,

@@ -1,7 +1,7 @@
 """Locust's side of the flood: phone lines (users) that place the plan's calls.
 
 Each line is a Locust user whose one task takes the next arrival from the dispatcher and
-plays that persona with the softphone (ivr/softphone executes the TwiML as Twilio does).
+plays that persona with the softphone (softphone executes the TwiML as Twilio does).
 Every webhook request goes through `LocustTransport`, which reports it to Locust as a
 request named by its step kind ("figure", "pin", "hold", ...), so Locust's statistics,
 console and web UI show latency per step of the keypad protocol.
@@ -19,9 +19,9 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 from locust.exception import StopUser
 
-from ivr.flood.dispatch import Dispatcher
-from ivr.softphone import NO_RESPONSE, TWILIO_TIMEOUT_SECONDS, voice_step
+from flood.dispatch import Dispatcher
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
+from softphone import NO_RESPONSE, TWILIO_TIMEOUT_SECONDS, voice_step
 
 FORM = "application/x-www-form-urlencoded"
 HOLD = "hold"

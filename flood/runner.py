@@ -10,9 +10,9 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ivr.flood.calls import CallResult, Line, place_calls
-from ivr.flood.personas import Chair, Prank
-from ivr.softphone import HttpTransport
+from flood.calls import CallResult, Line, place_calls
+from flood.personas import Chair, Prank
+from softphone import HttpTransport
 
 __all__ = ["CallResult", "run_callers"]
 

@@ -17,14 +17,14 @@ from flask.testing import FlaskCliRunner
 from redis import Redis
 
 from callflows.ballots import load_ballot
-from ivr.flood.personas import PRANK_KINDS
-from ivr.flood.plan import build_scenario, chair_phone, consistent, replayable
-from ivr.flood.runner import run_callers
+from flood.personas import PRANK_KINDS
+from flood.plan import build_scenario, chair_phone, consistent, replayable
+from flood.runner import run_callers
+from flood.worksheets import load_worksheets
 from ivr.hotline import Hotline
-from ivr.softphone import COMPLETED
-from ivr.worksheets import load_worksheets
 from models import Report, StaffRole
 from queues.defaults import NUMBER_PIN_FAILURE_LIMIT
+from softphone import COMPLETED
 from tests.conftest import AUTH_TOKEN
 from tests.ivr.staff.support import PASSWORD, add_staff
 from tests.support.data import import_precincts

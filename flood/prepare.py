@@ -2,8 +2,9 @@
 
 Migrates, registers the ballot, imports every 2020 site (sites with no precinct ID get one
 from 9001 on) with a registered chair phone each, issues fresh PINs and writes them, with
-the chair phones, to a pins file (mode 0600) that `hotline flood --pins` reads. Runs in
-the app context of the hotline under test (its DATABASE_URL, PIN_KEY, ...).
+the chair phones, to a pins file (mode 0600) that `hotline flood --pins` reads, through
+the hotline's own operations (`ivr.operations`), against the hotline under test (its
+DATABASE_URL, PIN_KEY, ...).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import csv
 import tempfile
 from pathlib import Path
 
-from ivr.flood.plan import chair_phone
-from ivr.worksheets import PRECINCTS_2020
+from flood.plan import chair_phone
+from ivr import operations
+from ivr.data import PRECINCTS_2020
+from ivr.hotline import Hotline
 
 
 def write_precincts_with_phones(source: Path, out: Path) -> int:
@@ -31,16 +34,12 @@ def write_precincts_with_phones(source: Path, out: Path) -> int:
     return len(rows)
 
 
-def prepare(pins_out: Path, ballot: str, precincts: Path = PRECINCTS_2020) -> int:
-    """Load the hotline in the current app context; returns how many PINs were issued."""
-    # The command line imports this package's command; importing it back only here keeps
-    # the import graph free of cycles.
-    from ivr.cli import ballot_load, import_precincts, issue_pins, upgrade_database
-
-    upgrade_database()
-    ballot_load.callback(ballot)  # type: ignore[misc]
+def prepare(hotline: Hotline, pins_out: Path, ballot: str, precincts: Path = PRECINCTS_2020) -> int:
+    """Load `hotline` for a flood; returns how many PINs were issued."""
+    operations.upgrade_database(hotline)
+    operations.register_ballot(hotline, ballot)
     with tempfile.TemporaryDirectory(prefix="hotline-flood-") as directory:
         with_phones = Path(directory) / "precincts.csv"
         write_precincts_with_phones(precincts, with_phones)
-        import_precincts(with_phones, assign_missing_ids=True)
-    return issue_pins(pins_out, force=True)
+        operations.import_precincts(hotline, with_phones, assign_missing_ids=True)
+    return operations.issue_pins(hotline, pins_out, force=True).count

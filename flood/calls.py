@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from callflows import prompts
-from ivr.flood.personas import Chair, Prank
-from ivr.flood.plan import CHAIR_ATTESTATION
-from ivr.softphone import (
+from flood.personas import Chair, Prank
+from flood.plan import CHAIR_ATTESTATION
+from softphone import (
     BUSY,
     REJECTED,
     Answer,

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from callflows.audit import PrecinctTable, Site, audit_site, read_precincts
 from callflows.ballots import Ballot
-from ivr.flood.calls import CallSummary
-from ivr.flood.personas import Chair
-from ivr.worksheets import PRECINCTS_2020, Worksheet
+from flood.calls import CallSummary
+from flood.personas import Chair
+from flood.worksheets import PRECINCTS_2020, Worksheet
 from models import Report
 
 COMMITTED_EXACTLY = "committed exactly"

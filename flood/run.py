@@ -20,21 +20,21 @@ import gevent
 from redis import Redis
 
 from callflows.ballots import Ballot, load_ballot
-from ivr.flood.baseline import Throughput, serving_bare_app
-from ivr.flood.correctness import Correctness, check, load_precinct_table, stored_reports
-from ivr.flood.dispatch import Dispatcher, LineConfig
-from ivr.flood.machine import machine_facts
-from ivr.flood.metrics_sampler import MetricsSampler, screening_and_totals, wait_until_drained
-from ivr.flood.options import FloodOptions
-from ivr.flood.personas import Chair, Prank
-from ivr.flood.plan import prank_phone
-from ivr.flood.probe import saturate
-from ivr.flood.report import RunFacts, write_report
-from ivr.flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
-from ivr.flood.stack import StackOptions, local_stack
-from ivr.flood.swarm import run_swarm, run_worker
+from flood.baseline import Throughput, serving_bare_app
+from flood.correctness import Correctness, check, load_precinct_table, stored_reports
+from flood.dispatch import Dispatcher, LineConfig
+from flood.machine import machine_facts
+from flood.metrics_sampler import MetricsSampler, screening_and_totals, wait_until_drained
+from flood.options import FloodOptions
+from flood.personas import Chair, Prank
+from flood.plan import prank_phone
+from flood.probe import saturate
+from flood.report import RunFacts, write_report
+from flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
+from flood.stack import StackOptions, local_stack
+from flood.swarm import run_swarm, run_worker
+from flood.worksheets import load_worksheets
 from ivr.results import export_rows, to_json
-from ivr.worksheets import load_worksheets
 from models import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)

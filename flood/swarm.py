@@ -22,11 +22,11 @@ from locust.env import Environment
 from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust.stats import RequestStats, print_stats
 
-from ivr.flood.calls import CallSummary
-from ivr.flood.dispatch import CallLog, Dispatcher
-from ivr.flood.locustfile import DispatcherSlot, caller_line_class
-from ivr.flood.metrics_sampler import MetricsSampler, jobs_pending
-from ivr.flood.options import SwarmOptions
+from flood.calls import CallSummary
+from flood.dispatch import CallLog, Dispatcher
+from flood.locustfile import DispatcherSlot, caller_line_class
+from flood.metrics_sampler import MetricsSampler, jobs_pending
+from flood.options import SwarmOptions
 
 log = logging.getLogger(__name__)
 

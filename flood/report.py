@@ -18,13 +18,13 @@ from typing import Any
 
 from locust.stats import StatsEntry
 
-from ivr.flood.baseline import Throughput, percentile
-from ivr.flood.calls import CallSummary
-from ivr.flood.charts import draw_all
-from ivr.flood.correctness import Correctness
-from ivr.flood.metrics_sampler import Sample
-from ivr.flood.scenarios import ScenarioSpec
-from ivr.flood.swarm import SwarmResult
+from flood.baseline import Throughput, percentile
+from flood.calls import CallSummary
+from flood.charts import draw_all
+from flood.correctness import Correctness
+from flood.metrics_sampler import Sample
+from flood.scenarios import ScenarioSpec
+from flood.swarm import SwarmResult
 
 WEBHOOK_P99_TARGET_MS = 250.0
 THROUGHPUT_RATIO_TARGET = 0.5

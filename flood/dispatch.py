@@ -13,9 +13,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ivr.flood.calls import CallSummary, Line, place_calls
-from ivr.flood.scenarios import Arrival
-from ivr.softphone import Transport
+from flood.calls import CallSummary, Line, place_calls
+from flood.scenarios import Arrival
+from softphone import Transport
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `hotline flood` serves it with the same gunicorn settings as the hotline's web tier and
 drives both flat out with the same client (closed loop, no think time), so the ratio of
 the two says what the hotline's own work (signature check, Redis state, screening, rq)
-costs on this machine. Run as `python -m ivr.flood.baseline --bind HOST:PORT`.
+costs on this machine. Run as `python -m flood.baseline --bind HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask, Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.flood.servers import free_port, wait_for_port
+from flood.servers import free_port, wait_for_port
 
 
 def bare_app() -> Flask:
@@ -44,7 +44,7 @@ def serving_bare_app(workers: int, threads: int, log_file: Path) -> Iterator[str
     """Serve the bare app with gunicorn on a free loopback port; yields its Voice URL."""
     port = free_port()
     args = [
-        sys.executable, "-m", "ivr.flood.baseline", "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "flood.baseline", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--threads", str(threads),
     ]  # fmt: skip
     with log_file.open("w") as out:

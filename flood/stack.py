@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ivr.flood.servers import RedisServer, free_port, fresh_postgres_database, wait_for_port
+from flood.servers import RedisServer, free_port, fresh_postgres_database, wait_for_port
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 STOP_SECONDS = 20

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from callflows.ballots import Ballot
-from ivr.flood.arrivals import arrival_times
-from ivr.flood.personas import Chair, Prank
-from ivr.flood.plan import build_scenario, pranks_for_calls, replayable
-from ivr.worksheets import Worksheet
+from flood.arrivals import arrival_times
+from flood.personas import Chair, Prank
+from flood.plan import build_scenario, pranks_for_calls, replayable
+from flood.worksheets import Worksheet
 
 CHAIR_WINDOW = 0.8
 """Chairs start calling within this fraction of the run, so the last ones finish in it."""

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 
 from callflows.ballots import Ballot
-from ivr.softphone import HANGUP, Answer, GatherPrompt, Keys
-from ivr.worksheets import Worksheet
+from flood.worksheets import Worksheet
+from softphone import HANGUP, Answer, GatherPrompt, Keys
 
 PRANK_KINDS = (
     "silent",

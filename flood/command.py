@@ -1,6 +1,6 @@
 """`hotline flood`: replay a caucus night under a call flood and report what held.
 
-Plays Twilio (signed webhooks, TwiML executed by ivr/softphone) against a hotline with
+Plays Twilio (signed webhooks, TwiML executed by softphone) against a hotline with
 Locust, the chairs replaying the real 2020 worksheets among prank and robot calls, then
 writes a report (Markdown, JSON, PNG charts) into --out. See README "Load testing".
 """
@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ivr.flood.arrivals import PROFILES
-from ivr.flood.options import FloodOptions, SwarmOptions, max_seconds_for
-from ivr.flood.scenarios import SCENARIOS, ScenarioSpec
-from ivr.flood.stack import StackOptions
+from flood.arrivals import PROFILES
+from flood.options import FloodOptions, SwarmOptions, max_seconds_for
+from flood.scenarios import SCENARIOS, ScenarioSpec
+from flood.stack import StackOptions
 
 T = TypeVar("T")
 GEVENT_FIRST = "from gevent import monkey; monkey.patch_all(); from ivr.cli import cli; cli()"
@@ -169,7 +169,7 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
     _with_gevent_patches_first()
     from locust.log import setup_logging
 
-    from ivr.flood import run
+    from flood import run
 
     setup_logging("INFO")  # type: ignore[no-untyped-call]
     if opts["worker"]:
@@ -222,12 +222,16 @@ def scenario_spec(opts: dict[str, Any]) -> ScenarioSpec:
 
 
 def _prepare(pins_out: Path | None, ballot: str) -> None:
-    from ivr import create_app
-    from ivr.flood.prepare import prepare
+    from flood.prepare import prepare
+    from ivr.hotline import Hotline
+    from ivr.settings import Settings, SettingsError
 
     path = _required(pins_out, "--prepare needs --pins-out FILE")
-    with create_app().app_context():
-        prepare(path, ballot)
+    try:
+        hotline = Hotline.from_settings(Settings.from_env())
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
+    prepare(hotline, path, ballot)
 
 
 def _swarm_options(opts: dict[str, Any]) -> SwarmOptions:
@@ -256,7 +260,7 @@ def _stack_options(opts: dict[str, Any], spec: ScenarioSpec) -> StackOptions:
 
 
 def _external_target(opts: dict[str, Any]) -> Any:
-    from ivr.flood.run import Target
+    from flood.run import Target
 
     url = _required(opts["url"], "give --start-stack, or --url of a hotline with --pins")
     return Target(

@@ -18,9 +18,9 @@ import pytest
 from redis import Redis
 
 from callflows.ballots import load_ballot
-from ivr.flood.arrivals import arrival_times
-from ivr.flood.calls import CallSummary
-from ivr.flood.correctness import (
+from flood.arrivals import arrival_times
+from flood.calls import CallSummary
+from flood.correctness import (
     COMMITTED_EXACTLY,
     FLAGGED_AS_EXPECTED,
     MISMATCH,
@@ -29,11 +29,11 @@ from ivr.flood.correctness import (
     load_precinct_table,
     worksheet_findings,
 )
-from ivr.flood.personas import PRANK_KINDS, Chair
-from ivr.flood.plan import calls_per_prank, pranks_for_calls
+from flood.personas import PRANK_KINDS, Chair
+from flood.plan import calls_per_prank, pranks_for_calls
+from flood.worksheets import Worksheet, load_worksheets
 from ivr.hotline import Hotline
-from ivr.softphone import HANGUP, GatherPrompt
-from ivr.worksheets import Worksheet, load_worksheets
+from softphone import HANGUP, GatherPrompt
 from tests.support.services import RedisServer
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")

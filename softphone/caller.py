@@ -22,8 +22,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from twilio.request_validator import RequestValidator
 
-from ivr.softphone.transport import Transport
-from ivr.softphone.twiml import (
+from softphone.transport import Transport
+from softphone.twiml import (
     DTMF_KEYS,
     ERROR_HTTP_RETRIEVAL,
     ERROR_SCHEMA,

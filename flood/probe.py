@@ -15,11 +15,11 @@ import gevent
 from locust.contrib.fasthttp import FastHttpSession
 from locust.event import EventHook
 
-from ivr.flood.baseline import Throughput, percentile
-from ivr.flood.calls import Line, place_calls
-from ivr.flood.locustfile import LocustTransport
-from ivr.flood.personas import Chair, Prank
-from ivr.softphone import TWILIO_TIMEOUT_SECONDS
+from flood.baseline import Throughput, percentile
+from flood.calls import Line, place_calls
+from flood.locustfile import LocustTransport
+from flood.personas import Chair, Prank
+from softphone import TWILIO_TIMEOUT_SECONDS
 
 GRACE_SECONDS = 30
 """How long calls still going at the end of the window may take to finish."""

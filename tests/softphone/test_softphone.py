@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.serving import make_server
 
-from ivr.softphone import (
+from softphone import (
     APPLICATION_ERROR,
     APPLICATION_ERROR_MESSAGE,
     BUSY,
@@ -733,7 +733,7 @@ def test_the_virtual_clock_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None
     def refuse(_seconds: float) -> None:
         raise AssertionError("the softphone slept")
 
-    monkeypatch.setattr("ivr.softphone.caller.time.sleep", refuse)
+    monkeypatch.setattr("softphone.caller.time.sleep", refuse)
     clock = Clock()
     clock.advance(30)
     assert clock.now == 30

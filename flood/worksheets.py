@@ -9,10 +9,9 @@ from pathlib import Path
 
 from callflows.ballots import Ballot
 from callflows.caucus import allocate, satellite_delegates
+from ivr.data import PRECINCTS_2020, RESULTS_2020
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_2020 = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precinct_candidate_results.csv"
-PRECINCTS_2020 = REPO_ROOT / "data" / "iowa2020" / "iowa2020_precincts.csv"
+__all__ = ["PRECINCTS_2020", "RESULTS_2020", "Worksheet", "load_worksheets"]
 
 
 @dataclass

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from callflows.ballots import Ballot
 from callflows.findings import check_report
-from ivr.flood.personas import PRANK_KINDS, Chair, Prank
-from ivr.worksheets import Worksheet
+from flood.personas import PRANK_KINDS, Chair, Prank
+from flood.worksheets import Worksheet
 
 CHAIR_ATTESTATION = "TN-Validation-Passed-A"
 SPOOFED_ATTESTATION = "No-TN-Validation"

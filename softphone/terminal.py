@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from ivr.softphone import HANGUP, Event, GatherPrompt, HttpTransport, Keys, Softphone
+from softphone import HANGUP, Event, GatherPrompt, HttpTransport, Keys, Softphone
 
 HELP = "Type the keys and press Enter (e.g. 948199#). Enter alone is silence; q hangs up."
 

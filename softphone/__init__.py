@@ -6,7 +6,7 @@ POSTs to the Voice URL, the URLs the returned TwiML names, the Fallback URL and 
 callback.
 """
 
-from ivr.softphone.caller import (
+from softphone.caller import (
     APPLICATION_ERROR,
     APPLICATION_ERROR_MESSAGE,
     BUSY,
@@ -30,14 +30,14 @@ from ivr.softphone.caller import (
     signature_url,
     voice_step,
 )
-from ivr.softphone.transport import (
+from softphone.transport import (
     NO_RESPONSE,
     TWILIO_TIMEOUT_SECONDS,
     FlaskClientTransport,
     HttpTransport,
     Transport,
 )
-from ivr.softphone.twiml import TwimlError, UnsupportedTwimlError, parse_twiml
+from softphone.twiml import TwimlError, UnsupportedTwimlError, parse_twiml
 
 __all__ = [
     "APPLICATION_ERROR",

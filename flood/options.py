@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.flood.scenarios import ScenarioSpec
+from flood.scenarios import ScenarioSpec
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,161 @@
+"""The events a call records: what the flow (or the webhook around it) emits, and the
+decoder the worker reads them back with.
+
+Four kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
+that must commit exactly once), a block completed (kept so a dropped call can resume), a
+call started and a call ended (the call log). `encode` and `decode` are the only way in
+and out, so the web tier and the worker cannot disagree on a field: `decode` checks each
+field's type and raises `MalformedEvent` for anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar, get_type_hints
+
+
+class MalformedEvent(ValueError):
+    """A payload that is not an event of the kind it claims (a field missing or mistyped)."""
+
+
+@dataclass(frozen=True)
+class ReportSubmitted:
+    """A chair confirmed a report: the queue must commit it exactly once."""
+
+    kind: ClassVar[str] = "report"
+
+    report_id: str
+    receipt: str
+    call_sid: str
+    caller: str
+    precinct_id: str
+    ballot: str
+    groups: list[str]
+    figures: dict[str, list[int]]
+    totals: dict[str, int]
+    flagged: dict[str, str]
+    received_at: str
+    chance: list[str]
+    """The groups the chair said won the game of chance, if one decided the delegates."""
+
+
+@dataclass(frozen=True)
+class BlockCompleted:
+    """A block's figures are in: kept in the database so a dropped call can resume."""
+
+    kind: ClassVar[str] = "block"
+
+    precinct_id: str
+    call_sid: str
+    caller: str
+    block: str
+    figures: list[int]
+    total: int | None
+    flagged: str
+    at: str
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """A new call was screened (and let in, or held)."""
+
+    kind: ClassVar[str] = "started"
+
+    call_sid: str
+    at: str
+    from_number: str = ""
+    to_number: str = ""
+    stir_verstat: str = ""
+    caller_class: str = ""
+    screening: str = ""
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """Twilio's status callback: the call is over."""
+
+    kind: ClassVar[str] = "ended"
+
+    call_sid: str
+    at: str
+    status: str = "completed"
+    duration_seconds: int | None = None
+    precinct_id: str | None = None
+
+
+Event = ReportSubmitted | BlockCompleted | CallStarted | CallEnded
+"""Every event a call records."""
+FlowEvent = ReportSubmitted | BlockCompleted
+"""The events the pure call flow emits (the webhook adds the call's start and end)."""
+
+KINDS: dict[str, type[Event]] = {
+    cls.kind: cls for cls in (ReportSubmitted, BlockCompleted, CallStarted, CallEnded)
+}
+E = TypeVar("E", ReportSubmitted, BlockCompleted, CallStarted, CallEnded)
+
+
+def encode(event: Event) -> dict[str, Any]:
+    """The event's fields as JSON-ready data (its kind is `event.kind`)."""
+    return asdict(event)
+
+
+def decode(kind: str, payload: Any) -> Event:
+    """The event of `kind` that `payload` holds; MalformedEvent if it holds none."""
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise MalformedEvent(f"no event kind {kind!r}")
+    return decode_as(cls, payload)
+
+
+def decode_as(cls: type[E], payload: Any) -> E:
+    """`payload` as an event of class `cls`, every field's type checked."""
+    if not isinstance(payload, dict):
+        raise MalformedEvent(f"{cls.kind}: not an object")
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for spec in fields(cls):
+        if spec.name not in payload:
+            if spec.default is not MISSING:  # a field with a default may be left out
+                continue
+            raise MalformedEvent(f"{cls.kind}: {spec.name} is missing")
+        value = payload[spec.name]
+        if not _is(value, hints[spec.name]):
+            raise MalformedEvent(f"{cls.kind}: {spec.name} is not {hints[spec.name]}")
+        values[spec.name] = value
+    event = cls(**values)
+    for name in ("at", "received_at"):
+        if hasattr(event, name):
+            _check_time(cls.kind, name, getattr(event, name))
+    return event
+
+
+def _check_time(kind: str, name: str, value: str) -> None:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as error:
+        raise MalformedEvent(f"{kind}: {name} is not an ISO 8601 time") from error
+
+
+def _is(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits one of the simple types events use."""
+    text = str(hint)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if text in ("int | None", "typing.Optional[int]"):
+        return value is None or _is(value, int)
+    if text in ("str | None", "typing.Optional[str]"):
+        return value is None or isinstance(value, str)
+    if text == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if text == "list[int]":
+        return isinstance(value, list) and all(_is(v, int) for v in value)
+    if text == "dict[str, int]":
+        return isinstance(value, dict) and all(_is(v, int) for v in value.values())
+    if text == "dict[str, str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if text == "dict[str, list[int]]":
+        return isinstance(value, dict) and all(_is(v, list[int]) for v in value.values())
+    raise TypeError(f"no check for {text}")
