@@ -26,7 +26,7 @@ install: $(STAMP)
 flood: $(STAMP)
 	$(VENV)/bin/hotline flood --scenario iowa2020 --start-stack --out reports/iowa2020
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml scripts/bootstrap.sh requirements.lock
 	scripts/bootstrap.sh
 	touch $(STAMP)
 

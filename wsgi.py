@@ -1,5 +1,3 @@
-"""The WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
+"""A pointer for `gunicorn wsgi:app` run from the checkout; the entry point is `ivr.wsgi`."""
 
-from ivr import create_app
-
-app = create_app()
+from ivr.wsgi import app as app

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from callflows import prompts
 from callflows.caucus import satellite_delegates
 from callflows.findings import CODES, Finding, check_report
 
@@ -177,7 +178,7 @@ def audit_site(site: Site, delegates_to_elect: int | None) -> SiteFindings:
 
 
 def _unknown_delegates(site: Site) -> Finding:
-    spoken = f"The hotline does not know how many delegates {site.precinct} elects."
+    spoken = prompts.delegates_to_elect_unknown(site.precinct)
     written = "delegates_to_elect unknown; no other check possible"
     return Finding(DELEGATES_TO_ELECT_UNKNOWN, spoken, written)
 

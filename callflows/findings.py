@@ -1,7 +1,8 @@
 """Findings: what is wrong (or worth knowing) about a precinct's reported caucus math.
 
-Each finding carries a short spoken sentence for a chair on the phone and a terser written
-one for reports and exports. The checks run in two blocks, matching the phone call: once
+Each finding carries a short spoken sentence for a chair on the phone (worded by
+callflows.prompts) and a terser written one for staff, in reports and exports (worded
+here: it is never read out). The checks run in two blocks, matching the phone call: once
 the first and final alignments are known (:func:`check_final_block`), and once the chair
 has also given the delegates (:func:`check_delegates_block`).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from callflows import prompts
 from callflows.caucus import (
     Allocation,
     GameOfChance,
@@ -142,10 +144,7 @@ def _final_exceeds_first(first: Sequence[int], final: Sequence[int]) -> list[Fin
     attendance, final_total = sum(first), sum(final)
     if final_total <= attendance:
         return []
-    spoken = (
-        f"Your final alignment adds up to {_people(final_total)}, but only {attendance} "
-        "were counted in the first alignment. The final total cannot be higher."
-    )
+    spoken = prompts.final_total_exceeds_first(final_total, attendance)
     written = f"final alignment total {final_total} > first alignment total {attendance}"
     return [Finding(FINAL_TOTAL_EXCEEDS_FIRST, spoken, written)]
 
@@ -161,10 +160,7 @@ def _viable_groups_shrank(
     for i, (name, before, after) in enumerate(zip(names, first, final, strict=True)):
         if after >= before or not is_viable(before, delegates_to_elect, attendance):
             continue
-        spoken = (
-            f"{name} was viable in the first alignment with {_people(before)}, so its "
-            f"members could not realign, but your final alignment shows {after}."
-        )
+        spoken = prompts.viable_group_shrank(name, before, after)
         threshold = viability_threshold(delegates_to_elect, attendance)
         written = (
             f"{name}: viable at first alignment ({before} >= {threshold} needed of "
@@ -182,22 +178,17 @@ def _too_many_viable_groups(
     d = allocation.delegates_to_elect
     tied = allocation.games[0].groups if allocation.games else ()
     viable_count = len(allocation.viable_groups)
-    intro = (
-        f"Your final alignment has {viable_count} viable groups, but the precinct elects "
-        f"only {_delegates(d)}."
-    )
-    parts, notes = [], []
+    sentences = [prompts.too_many_viable_groups(viable_count, d)]
+    notes = []
     if allocation.must_realign:
-        sure = _list_groups(names, final, allocation.must_realign)
-        parts.append(f"The smallest, {sure}, must realign.")
+        must_realign = _pairs(names, final, allocation.must_realign)
+        sentences.append(prompts.smallest_must_realign(must_realign))
         notes.append(f"must realign: {_list_counts(names, final, allocation.must_realign)}")
     if tied:
-        parts.append(
-            f"{_list_names(names, tied)} tie with {final[tied[0]]} each; a game of chance "
-            f"decides {_stake_words(allocation.games[0])}."
-        )
+        tied_names = [names[g] for g in tied]
+        sentences.append(prompts.tie_at_the_cut(tied_names, final[tied[0]], allocation.games[0]))
         notes.append(f"tie at the cut: {_list_counts(names, final, tied)}")
-    spoken = " ".join([intro, *parts])
+    spoken = " ".join(sentences)
     written = f"{viable_count} viable groups > {d} delegates; " + "; ".join(notes)
     groups = tuple(sorted((*allocation.must_realign, *tied)))
     return [Finding(MORE_VIABLE_GROUPS_THAN_DELEGATES, spoken, written, groups)]
@@ -214,7 +205,7 @@ def _total_mismatch(delegates: Sequence[int], allocation: Allocation) -> list[Fi
     total, d = sum(delegates), allocation.delegates_to_elect
     if total == d:
         return []
-    spoken = f"Your worksheet gives out {_delegates(total)}, but this precinct elects {d}."
+    spoken = prompts.delegate_total_mismatch(total, d)
     written = f"delegates total {total} != delegates to elect {d}"
     return [Finding(DELEGATE_TOTAL_MISMATCH, spoken, written)]
 
@@ -226,27 +217,20 @@ def _delegates_to_nonviable(
     for i, (name, count, given) in enumerate(zip(names, final, delegates, strict=True)):
         if given <= 0 or allocation.viable[i]:
             continue
-        reason = _why_nonviable(name, count, allocation)
-        spoken = f"Your worksheet gives {name} {_delegates(given)}, but {reason}"
+        spoken = prompts.delegates_to_nonviable_group(
+            name,
+            given,
+            count,
+            attendance=allocation.attendance,
+            delegates_to_elect=allocation.delegates_to_elect,
+            threshold=allocation.threshold,
+        )
         written = (
             f"{name}: {given} delegate(s) but not viable "
             f"({_why_nonviable_terse(count, allocation)})"
         )
         findings.append(Finding(DELEGATES_TO_NONVIABLE_GROUP, spoken, written, (i,)))
     return findings
-
-
-def _why_nonviable(name: str, count: int, allocation: Allocation) -> str:
-    if allocation.attendance == 0:
-        return "no one was counted in the first alignment, so no group can be viable."
-    if allocation.delegates_to_elect == 0:
-        return "this precinct elects no delegates."
-    if count == 0:
-        return f"{name} had nobody in the final alignment."
-    return (
-        f"{name} had {_people(count)} of {allocation.attendance} in the final alignment, "
-        f"below the {allocation.threshold} needed to be viable."
-    )
 
 
 def _why_nonviable_terse(count: int, allocation: Allocation) -> str:
@@ -272,10 +256,8 @@ def _viable_without_delegate(
         # the smallest groups that must realign when there are more viable groups than seats.
         if given != 0 or min(o[i] for o in outcomes) == 0:
             continue
-        spoken = (
-            f"Your worksheet gives {name} no delegate, but {name} had {_people(count)} of "
-            f"{allocation.attendance} in the final alignment, at least the "
-            f"{allocation.threshold} needed to be viable. Every viable group gets a delegate."
+        spoken = prompts.viable_group_without_delegate(
+            name, count, attendance=allocation.attendance, threshold=allocation.threshold
         )
         written = (
             f"{name}: viable (final {count} >= {allocation.threshold} of "
@@ -294,13 +276,20 @@ def _allocation_differs(
     shown = tuple(i for i, n in enumerate(reported) if n or i in groups)
     if allocation.delegates_to_elect == 1:
         spoken = _one_delegate_differs(names, final, reported, allocation)
-    else:
-        spoken = (
-            f"By the caucus math your delegates should be {_expected(names, allocation)}. "
-            f"Your worksheet has {_vector(names, reported, shown)}."
+    elif allocation.games:
+        game = allocation.games[0]
+        fixed = [i for i, n in enumerate(allocation.base) if n and i not in game.groups]
+        spoken = prompts.allocation_differs(
+            _pairs(names, allocation.base, fixed),
+            _pairs(names, reported, shown),
+            game,
+            _pairs(names, allocation.base, game.groups),
         )
-    expected = " or ".join(f"[{_vector(names, o)}]" for o in allocation.outcomes)
-    written = f"expected {expected}; reported [{_vector(names, reported)}]"
+    else:
+        expected = _pairs(names, allocation.base, _nonzero(allocation.base))
+        spoken = prompts.allocation_differs(expected, _pairs(names, reported, shown))
+    outcomes = " or ".join(f"[{_written_vector(names, o)}]" for o in allocation.outcomes)
+    written = f"expected {outcomes}; reported [{_written_vector(names, reported)}]"
     return Finding(ALLOCATION_DIFFERS, spoken, written, groups)
 
 
@@ -312,20 +301,8 @@ def _one_delegate_differs(
     names: Sequence[str], final: Sequence[int], reported: tuple[int, ...], allocation: Allocation
 ) -> str:
     top = allocation.games[0].groups if allocation.games else allocation.viable_groups[:1]
-    if not top:
-        winner = "nobody was in the final alignment"
-    elif len(top) == 1:
-        winner = f"that is {names[top[0]]}, with {_people(final[top[0]])}"
-    else:
-        winner = (
-            f"{_list_names(names, top)} tie with {final[top[0]]} each and play a game of chance"
-        )
     given = [i for i, n in enumerate(reported) if n > 0]
-    if given:
-        shown = f"Your worksheet gives it to {_list_groups(names, final, tuple(given))}."
-    else:
-        shown = "Your worksheet gives it to no one."
-    return f"With one delegate, the largest group wins it: {winner}. {shown}"
+    return prompts.one_delegate_differs(_pairs(names, final, top), _pairs(names, final, given))
 
 
 def _tie_settled(
@@ -336,73 +313,53 @@ def _tie_settled(
     gained = tuple(g for g in game.groups if reported[g] != allocation.base[g])
     kept = tuple(g for g in game.groups if reported[g] == allocation.base[g])
     won = kept if game.losers_affected else gained
-    tied = _list_names(names, game.groups)
-    stake = _stake_words(game)
-    spoken = (
-        f"{tied} tied, so a game of chance decides {stake}. "
-        f"Your worksheet matches {_list_names(names, won)} winning it."
+    spoken = prompts.tie_settled([names[g] for g in game.groups], game, [names[g] for g in won])
+    written = (
+        f"game of chance among {_list_counts(names, final, game.groups)} "
+        f"for {_written_stake(game)}; reported winner(s): {_written_names(names, won)}"
     )
-    written = f"game of chance among {_list_counts(names, final, game.groups)} for {stake}; "
-    written += f"reported winner(s): {_list_names(names, won)}"
     return Finding(TIE_NEEDS_GAME_OF_CHANCE, spoken, written, game.groups, informational=True)
 
 
-def _stake_words(game: GameOfChance) -> str:
-    n = game.affected
-    if game.stake is Stake.SOLE_DELEGATE:
-        return "who gets the only delegate"
-    if game.stake is Stake.EXTRA_DELEGATE:
-        return f"who gets {_count(n, 'extra delegate')}"
-    if game.stake is Stake.LOSE_DELEGATE:
-        return f"who gives back {_count(n, 'delegate')}"
-    return f"which {_count(n, 'group')} must realign"
+def _pairs(
+    names: Sequence[str], values: Sequence[int], groups: Sequence[int]
+) -> list[tuple[str, int]]:
+    """The groups' names, each with its value (a head count or delegates), for prompts."""
+    return [(names[g], values[g]) for g in groups]
 
 
-def _expected(names: Sequence[str], allocation: Allocation) -> str:
-    if not allocation.games:
-        return _vector(names, allocation.base)
-    game = allocation.games[0]
-    fixed = tuple(i for i, n in enumerate(allocation.base) if n and i not in game.groups)
-    tied = ", ".join(f"{names[g]} {allocation.base[g]}" for g in game.groups)
-    lead = f"{_vector(names, allocation.base, fixed)}, " if fixed else ""
-    return f"{lead}{tied}, and a game of chance between {_list_names(names, game.groups)} " + (
-        f"decides {_stake_words(game)}"
-    )
+def _nonzero(values: Sequence[int]) -> list[int]:
+    return [i for i, n in enumerate(values) if n]
 
 
-# --- wording helpers ----------------------------------------------------------------------
+# --- written text: for staff, never read out, so worded here and not in callflows.prompts --
 
 
-def _vector(names: Sequence[str], vector: Sequence[int], only: Sequence[int] = ()) -> str:
-    shown = only or [i for i, n in enumerate(vector) if n]
-    return ", ".join(f"{names[i]} {vector[i]}" for i in shown) or "no delegates"
+def _written_vector(names: Sequence[str], vector: Sequence[int]) -> str:
+    return ", ".join(f"{names[i]} {vector[i]}" for i in _nonzero(vector)) or "no delegates"
 
 
-def _list_names(names: Sequence[str], groups: Sequence[int]) -> str:
-    return _join([names[g] for g in groups])
-
-
-def _list_groups(names: Sequence[str], final: Sequence[int], groups: tuple[int, ...]) -> str:
-    return _join([f"{names[g]} with {_people(final[g])}" for g in groups])
-
-
-def _list_counts(names: Sequence[str], final: Sequence[int], groups: tuple[int, ...]) -> str:
-    return ", ".join(f"{names[g]} {final[g]}" for g in groups)
-
-
-def _join(words: list[str]) -> str:
+def _written_names(names: Sequence[str], groups: Sequence[int]) -> str:
+    words = [names[g] for g in groups]
     if len(words) <= 1:
         return "".join(words) or "no one"
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _count(n: int, noun: str) -> str:
+def _written_stake(game: GameOfChance) -> str:
+    n = game.affected
+    if game.stake is Stake.SOLE_DELEGATE:
+        return "who gets the only delegate"
+    if game.stake is Stake.EXTRA_DELEGATE:
+        return f"who gets {_written_count(n, 'extra delegate')}"
+    if game.stake is Stake.LOSE_DELEGATE:
+        return f"who gives back {_written_count(n, 'delegate')}"
+    return f"which {_written_count(n, 'group')} must realign"
+
+
+def _written_count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _people(n: int) -> str:
-    return "1 person" if n == 1 else f"{n} people"
-
-
-def _delegates(n: int) -> str:
-    return _count(n, "delegate")
+def _list_counts(names: Sequence[str], final: Sequence[int], groups: Sequence[int]) -> str:
+    return ", ".join(f"{names[g]} {final[g]}" for g in groups)

@@ -1,9 +1,13 @@
-"""The call flow: each step takes the call's state and the keys, and returns the next turn.
+"""The call flow: `start_call` opens a call, and `answer` takes the call's state and what
+the caller keyed at its step and returns the next `Turn`: the new state, what to say, and
+the prompt to ask next (none when the call ends).
 
 No I/O happens here. What the flow needs from the outside world (the precinct directory,
 PIN checks, receipt numbers, saved progress) comes through the `Services` protocol, and
-what must be made durable comes back as events in the `Turn`. The web tier stores the
-state, renders the turn as TwiML and hands the events to the queue.
+what must be made durable comes back as the turn's events (callflows.events: a block
+completed, a report submitted). The web tier stores the state, renders the turn as TwiML
+and hands the events on: a report to the rq queue, a block to the call log. Every word
+comes from callflows.prompts; the worksheet checks are callflows.checks.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from callflows.ballots import Ballot
 from callflows.events import BlockCompleted, FlowEvent, ReportSubmitted
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
 from callflows.state import (
+    BLOCKS,
     CHANCE,
     CONFIRM,
+    DELEGATES,
     DONE,
+    FIRST,
     PIN,
     PRECINCT,
     RESUME,
@@ -127,10 +134,6 @@ class Turn:
     events: tuple[FlowEvent, ...] = ()
     end_reason: EndReason | None = None
 
-    @property
-    def ends_call(self) -> bool:
-        return self.prompt is None
-
 
 def report_id_for(call_sid: str) -> str:
     """One report per call, with an id derived from the call so retries cannot fork it."""
@@ -175,18 +178,18 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         finding, game = pending
         question = checks.chance_question(ctx.ballot, game)
         return Prompt(step, f"{finding.spoken} {question}", num_digits=game.winners, timeout=10)
-    block = ctx.ballot.block(step_block(step))
+    block = step_block(step)
     if kind == "figure":
         position = step_position(step)
         text = prompts.ask_group(ctx.ballot.groups[position - 1].spoken)
         if position == 1:
-            text = f"{prompts.block_intro(block.spoken)} {text}"
+            text = f"{prompts.block_intro(block)} {text}"
         return Prompt(step, text)
     if kind == "total":
-        return Prompt(step, prompts.ask_total(block.spoken))
-    problems = checks.block_problems(ctx.ballot, state, block.key)
+        return Prompt(step, prompts.ask_total(block))
+    problems = checks.block_problems(ctx.ballot, state, block)
     total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
-    menu = prompts.ask_fix(block.spoken, total_wrong=total_wrong)
+    menu = prompts.ask_fix(block, total_wrong=total_wrong)
     text = " ".join([*(p.spoken for p in problems), menu])
     return Prompt(step, text, num_digits=1, finish_on_key="")
 
@@ -293,13 +296,14 @@ def _has_figures(progress: Progress) -> bool:
 
 
 def _resume_offer(progress: Progress, ctx: Context) -> str:
-    block = ctx.ballot.block(step_block(progress.step)) if "/" in progress.step else None
-    if block is None:
-        return prompts.resume_offer("the confirmation", "after all figures")
+    # Figure, total and fix steps name their block; the chance and confirm steps do not.
+    if "/" not in progress.step:
+        return prompts.RESUME_OFFER_AT_CONFIRM
+    block = step_block(progress.step)
     if step_kind(progress.step) == "figure":
         group = ctx.ballot.groups[step_position(progress.step) - 1].spoken
-        return prompts.resume_offer(group, block.spoken)
-    return prompts.resume_offer("the total", block.spoken)
+        return prompts.resume_offer(group, block)
+    return prompts.resume_offer_at_total(block)
 
 
 def _on_resume(state: CallState, digits: str, ctx: Context) -> Turn:
@@ -324,10 +328,10 @@ def _on_resume(state: CallState, digits: str, ctx: Context) -> Turn:
 
 def _start_report(state: CallState, ctx: Context) -> None:
     groups = len(ctx.ballot.groups)
-    state.figures = {key: [None] * groups for key in ctx.ballot.block_keys}
+    state.figures = {block: [None] * groups for block in BLOCKS}
     state.totals = {}
     state.flagged = {}
-    _goto(state, figure_step(ctx.ballot.block_keys[0], 1))
+    _goto(state, figure_step(FIRST, 1))
 
 
 def _on_figure(state: CallState, digits: str, ctx: Context) -> Turn:
@@ -367,7 +371,7 @@ def _after_block(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
     if checks.block_problems(ctx.ballot, state, block):
         _goto(state, fix_step(block))
         return _ask(state, ctx, *say)
-    if block == "delegates" and checks.pending_game(ctx.ballot, state) is not None:
+    if block == DELEGATES and checks.pending_game(ctx.ballot, state) is not None:
         state.chance = []
         _goto(state, CHANCE)
         return _ask(state, ctx, *say)
@@ -376,17 +380,16 @@ def _after_block(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
 
 def _on_fix(state: CallState, digits: str, ctx: Context) -> Turn:
     block = step_block(state.step)
-    spoken = ctx.ballot.block(block).spoken
     problems = checks.block_problems(ctx.ballot, state, block)
     total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
     if digits == "1":
         state.figures[block] = [None] * len(ctx.ballot.groups)
         state.totals.pop(block, None)
         state.flagged.pop(block, None)
-        if block == "delegates":
+        if block == DELEGATES:
             state.chance = []
         _goto(state, figure_step(block, 1))
-        return _ask(state, ctx, prompts.rekey_block(spoken))
+        return _ask(state, ctx, prompts.rekey_block(block))
     if digits == "2":
         state.flagged[block] = ",".join(p.code for p in problems) or checks.TOTAL_MISMATCH
         return _block_done(state, ctx, block, prompts.kept_flagged())
@@ -401,23 +404,22 @@ def _on_fix(state: CallState, digits: str, ctx: Context) -> Turn:
 def _on_chance(state: CallState, digits: str, ctx: Context) -> Turn:
     pending = checks.pending_game(ctx.ballot, state)
     if pending is None:
-        return _block_done(state, ctx, "delegates")
+        return _block_done(state, ctx, DELEGATES)
     winners = checks.parse_winners(digits, pending[1])
     if winners is None:
         return _invalid(state, ctx, checks.chance_question(ctx.ballot, pending[1]))
     state.chance = winners
-    if checks.block_problems(ctx.ballot, state, "delegates"):
-        _goto(state, fix_step("delegates"))
+    if checks.block_problems(ctx.ballot, state, DELEGATES):
+        _goto(state, fix_step(DELEGATES))
         return _ask(state, ctx)
-    return _block_done(state, ctx, "delegates", prompts.THANK_YOU)
+    return _block_done(state, ctx, DELEGATES, prompts.THANK_YOU)
 
 
 def _block_done(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
-    keys = ctx.ballot.block_keys
-    index = keys.index(block)
+    index = BLOCKS.index(block)
     completed = _block_completed(state, ctx, block)
-    if index + 1 < len(keys):
-        _goto(state, figure_step(keys[index + 1], 1))
+    if index + 1 < len(BLOCKS):
+        _goto(state, figure_step(BLOCKS[index + 1], 1))
         return _ask(state, ctx, *say, events=(completed,))
     turn = _to_confirm(state, ctx, *say)
     return Turn(turn.state, turn.say, turn.prompt, (completed,))
@@ -461,13 +463,11 @@ def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:
 
 def _read_back(state: CallState, ctx: Context) -> list[str]:
     lines = []
-    for block in ctx.ballot.blocks:
-        values = [value or 0 for value in state.figures[block.key]]
+    for block in BLOCKS:
+        values = [value or 0 for value in state.figures[block]]
         named = [(g.spoken, v) for g, v in zip(ctx.ballot.groups, values, strict=True) if v]
         others_zero = len(named) < len(values)
-        lines.append(
-            prompts.read_back_block(block.spoken, named, others_zero, block.key in state.flagged)
-        )
+        lines.append(prompts.read_back_block(block, named, others_zero, block in state.flagged))
     return lines
 
 

@@ -1,8 +1,26 @@
-"""Everything the hotline says, in one place: short, plain sentences for a chair on the phone."""
+"""Everything the hotline says, in one place: short, plain sentences for a chair on the phone.
+
+Every sentence a caller hears is a constant or a function here that takes the numbers and
+names it reads out; the rest of callflows only decides which to say. The one exception is
+the preference groups' spoken names, which each ballot file gives. A translation therefore
+goes through this module alone (tests/callflows/test_prompts.py keeps it that way).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from callflows.caucus import GameOfChance, Stake
 from callflows.keypad import EntryError, spell_digits
+from callflows.state import DELEGATES, FINAL, FIRST
+
+_BLOCK_NAMES = {FIRST: "first alignment", FINAL: "final alignment", DELEGATES: "county delegates"}
+
+
+def block_name(block: str) -> str:
+    """How a block (callflows.state.FIRST, FINAL or DELEGATES) is called on the phone."""
+    return _BLOCK_NAMES[block]
+
 
 GREETING = "Caucus results hotline."
 ASK_PRECINCT = "Key your precinct ID, then press pound."
@@ -77,12 +95,23 @@ def pin_wrong(tries_left: int) -> str:
 
 
 def resume_offer(group: str, block: str) -> str:
-    return f"You have a report in progress, stopped at {group}, {block}."
+    """A report in progress that stopped at `group`'s figure in `block`."""
+    return f"You have a report in progress, stopped at {group}, {block_name(block)}."
+
+
+def resume_offer_at_total(block: str) -> str:
+    """A report in progress that stopped at (or just after) `block`'s total."""
+    return f"You have a report in progress, stopped at the total, {block_name(block)}."
+
+
+RESUME_OFFER_AT_CONFIRM = (
+    "You have a report in progress, stopped at the confirmation, after all figures."
+)
 
 
 def block_intro(block: str) -> str:
     return (
-        f"{block.capitalize()}. For each group, key the number, then pound. "
+        f"{block_name(block).capitalize()}. For each group, key the number, then pound. "
         "Key 0 pound for none, or star pound to go back."
     )
 
@@ -97,7 +126,7 @@ def echo_figure(group: str, value: int) -> str:
 
 
 def ask_total(block: str) -> str:
-    return f"Now key the {block} total from your worksheet, then pound."
+    return f"Now key the {block_name(block)} total from your worksheet, then pound."
 
 
 def total_matches() -> str:
@@ -105,25 +134,40 @@ def total_matches() -> str:
 
 
 def total_mismatch(block: str, added: int, stated: int) -> str:
-    return f"Your {block} figures add up to {added}, but your worksheet total is {stated}."
+    return (
+        f"Your {block_name(block)} figures add up to {added}, but your worksheet total is {stated}."
+    )
 
 
 def ask_fix(block: str, *, total_wrong: bool) -> str:
     menu = (
-        f"Press 1 to key the {block} again. "
+        f"Press 1 to key the {block_name(block)} again. "
         "Press 2 to keep these figures and submit them flagged for review."
     )
     return f"{menu} Press 3 to key the total again." if total_wrong else menu
 
 
-def chance_mismatch(expected: str, reported: str) -> str:
+def chance_question(options: Sequence[str], winners: int) -> str:
+    """Ask who won the game of chance: one key per tied group, numbered as they are read."""
+    keys = " ".join(f"Press {n} for {name}." for n, name in enumerate(options, start=1))
+    if winners == 1:
+        return f"Who won the game of chance? {keys}"
+    return f"Which {winners} groups won the game of chance? Key each of them. {keys}"
+
+
+def chance_mismatch(
+    expected: Sequence[tuple[str, int]], reported: Sequence[tuple[str, int]]
+) -> str:
+    """The delegates the reported winners would get, against the worksheet's (each a list
+    of the groups given delegates, with their delegates)."""
     return (
-        f"With that result, the delegates would be {expected}, but your worksheet has {reported}."
+        f"With that result, the delegates would be {_delegate_list(expected)}, "
+        f"but your worksheet has {_delegate_list(reported)}."
     )
 
 
 def rekey_block(block: str) -> str:
-    return f"Let's key the {block} again."
+    return f"Let's key the {block_name(block)} again."
 
 
 def kept_flagged() -> str:
@@ -138,7 +182,7 @@ def read_back_block(
     block: str, named: list[tuple[str, int]], others_zero: bool, flagged: bool
 ) -> str:
     parts = [f"{name} {value}" for name, value in named] or ["every group 0"]
-    text = f"{block.capitalize()}: {', '.join(parts)}."
+    text = f"{block_name(block).capitalize()}: {', '.join(parts)}."
     if named and others_zero:
         text += " All others 0."
     text += f" Total {sum(value for _, value in named)}."
@@ -155,3 +199,169 @@ def receipt(code: str) -> tuple[str, ...]:
         f"Again: {spoken}.",
         "Thank you. Goodbye.",
     )
+
+
+# --- findings (callflows.findings decides which apply) ------------------------------------
+# Groups come as (name, number) pairs: a head count or a number of delegates, as each says.
+
+
+def final_total_exceeds_first(final_total: int, attendance: int) -> str:
+    return (
+        f"Your final alignment adds up to {_people(final_total)}, but only {attendance} "
+        "were counted in the first alignment. The final total cannot be higher."
+    )
+
+
+def viable_group_shrank(name: str, before: int, after: int) -> str:
+    return (
+        f"{name} was viable in the first alignment with {_people(before)}, so its "
+        f"members could not realign, but your final alignment shows {after}."
+    )
+
+
+def too_many_viable_groups(viable_count: int, delegates_to_elect: int) -> str:
+    return (
+        f"Your final alignment has {viable_count} viable groups, but the precinct elects "
+        f"only {_delegates(delegates_to_elect)}."
+    )
+
+
+def smallest_must_realign(groups: Sequence[tuple[str, int]]) -> str:
+    """The groups (with their final head counts) too small to stay viable."""
+    return f"The smallest, {_groups_with_people(groups)}, must realign."
+
+
+def tie_at_the_cut(tied: Sequence[str], count: int, game: GameOfChance) -> str:
+    """Groups tied with `count` each where the viable groups are cut to the delegates."""
+    return f"{_join(tied)} tie with {count} each; a game of chance decides {_stake(game)}."
+
+
+def delegate_total_mismatch(total: int, delegates_to_elect: int) -> str:
+    return (
+        f"Your worksheet gives out {_delegates(total)}, "
+        f"but this precinct elects {delegates_to_elect}."
+    )
+
+
+def delegates_to_nonviable_group(
+    name: str, given: int, count: int, *, attendance: int, delegates_to_elect: int, threshold: int
+) -> str:
+    """`name` got `given` delegates with `count` people in the final alignment."""
+    if attendance == 0:
+        reason = "no one was counted in the first alignment, so no group can be viable."
+    elif delegates_to_elect == 0:
+        reason = "this precinct elects no delegates."
+    elif count == 0:
+        reason = f"{name} had nobody in the final alignment."
+    else:
+        reason = (
+            f"{name} had {_people(count)} of {attendance} in the final alignment, "
+            f"below the {threshold} needed to be viable."
+        )
+    return f"Your worksheet gives {name} {_delegates(given)}, but {reason}"
+
+
+def viable_group_without_delegate(name: str, count: int, *, attendance: int, threshold: int) -> str:
+    return (
+        f"Your worksheet gives {name} no delegate, but {name} had {_people(count)} of "
+        f"{attendance} in the final alignment, at least the "
+        f"{threshold} needed to be viable. Every viable group gets a delegate."
+    )
+
+
+def allocation_differs(
+    expected: Sequence[tuple[str, int]],
+    reported: Sequence[tuple[str, int]],
+    game: GameOfChance | None = None,
+    tied: Sequence[tuple[str, int]] = (),
+) -> str:
+    """The delegates by the caucus math against the worksheet's. With a game of chance,
+    `expected` is the groups outside it and `tied` those in it (delegates before the game)."""
+    should = _delegate_list(expected)
+    if game is not None:
+        lead = f"{should}, " if expected else ""
+        tied_names = _join([name for name, _ in tied])
+        should = (
+            f"{lead}{_pairs(tied)}, and a game of chance between {tied_names} "
+            f"decides {_stake(game)}"
+        )
+    return (
+        f"By the caucus math your delegates should be {should}. "
+        f"Your worksheet has {_delegate_list(reported)}."
+    )
+
+
+def one_delegate_differs(
+    largest: Sequence[tuple[str, int]], given: Sequence[tuple[str, int]]
+) -> str:
+    """A precinct electing one delegate: the largest final group (several when they tie, none
+    when nobody stayed) and the groups the worksheet gives it to, with final head counts."""
+    if not largest:
+        winner = "nobody was in the final alignment"
+    elif len(largest) == 1:
+        name, count = largest[0]
+        winner = f"that is {name}, with {_people(count)}"
+    else:
+        names = _join([name for name, _ in largest])
+        winner = f"{names} tie with {largest[0][1]} each and play a game of chance"
+    if given:
+        shown = f"Your worksheet gives it to {_groups_with_people(given)}."
+    else:
+        shown = "Your worksheet gives it to no one."
+    return f"With one delegate, the largest group wins it: {winner}. {shown}"
+
+
+def tie_settled(tied: Sequence[str], game: GameOfChance, won: Sequence[str]) -> str:
+    """The worksheet's delegates match `won` winning the game of chance among `tied`."""
+    return (
+        f"{_join(tied)} tied, so a game of chance decides {_stake(game)}. "
+        f"Your worksheet matches {_join(won)} winning it."
+    )
+
+
+def delegates_to_elect_unknown(precinct: str) -> str:
+    return f"The hotline does not know how many delegates {precinct} elects."
+
+
+# --- wording helpers ----------------------------------------------------------------------
+
+
+def _stake(game: GameOfChance) -> str:
+    n = game.affected
+    if game.stake is Stake.SOLE_DELEGATE:
+        return "who gets the only delegate"
+    if game.stake is Stake.EXTRA_DELEGATE:
+        return f"who gets {_count(n, 'extra delegate')}"
+    if game.stake is Stake.LOSE_DELEGATE:
+        return f"who gives back {_count(n, 'delegate')}"
+    return f"which {_count(n, 'group')} must realign"
+
+
+def _pairs(groups: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in groups)
+
+
+def _delegate_list(groups: Sequence[tuple[str, int]]) -> str:
+    return _pairs(groups) or "no delegates"
+
+
+def _groups_with_people(groups: Sequence[tuple[str, int]]) -> str:
+    return _join([f"{name} with {_people(count)}" for name, count in groups])
+
+
+def _join(words: Sequence[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words) or "no one"
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
+
+
+def _delegates(n: int) -> str:
+    return _count(n, "delegate")

@@ -103,14 +103,14 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ivr.server import HotlineServer, gunicorn_options
+    from ivr.server import HotlineServer
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
-    HotlineServer(bare_app, gunicorn_options(args.bind, args.workers, args.threads)).run()
+    HotlineServer(bare_app, bind=args.bind, workers=args.workers, threads=args.threads).run()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from callflows.audit import PrecinctTable, Site, audit_site, read_precincts
 from callflows.ballots import Ballot
+from callflows.state import BLOCKS, DELEGATES, FINAL, FIRST
 from flood.calls import CallSummary
 from flood.personas import Chair
 from flood.worksheets import PRECINCTS_2020, Worksheet
@@ -65,9 +66,9 @@ def worksheet_findings(sheet: Worksheet, ballot: Ballot, table: PrecinctTable) -
         precinct=sheet.precinct,
         precinct_id=sheet.precinct_id,
         names=tuple(ballot.group_names),
-        first=tuple(sheet.block(ballot, "first")),
-        final=tuple(sheet.block(ballot, "final")),
-        delegates=tuple(sheet.block(ballot, "delegates")),
+        first=tuple(sheet.block(ballot, FIRST)),
+        final=tuple(sheet.block(ballot, FINAL)),
+        delegates=tuple(sheet.block(ballot, DELEGATES)),
         is_satellite=key in table.satellites,
     )
     found = audit_site(site, table.delegates_to_elect.get(key))
@@ -177,7 +178,7 @@ def judge(chair: Chair, reports: Sequence[StoredReport], table: PrecinctTable) -
     sheet, ballot = chair.sheet, chair.ballot
     findings = worksheet_findings(sheet, ballot, table)
     expected = "flagged" if findings else "committed"
-    worksheet = {key: sheet.block(ballot, key) for key in ballot.block_keys}
+    worksheet = {block: sheet.block(ballot, block) for block in BLOCKS}
 
     def verdict(name: str, detail: str = "") -> ChairVerdict:
         return ChairVerdict(chair.precinct_id, sheet.county, sheet.precinct, expected, name, detail)

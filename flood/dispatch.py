@@ -38,11 +38,6 @@ class CallLog:
     lags: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
 
-    def merge(self, other: CallLog) -> None:
-        self.calls.extend(other.calls)
-        self.lags.extend(other.lags)
-        self.errors.update(other.errors)
-
 
 class Dispatcher:
     """The plan's arrivals for one load-generator process, taken by its lines in order."""

@@ -8,9 +8,10 @@ their random generator, so a flood can be replayed exactly.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from callflows.ballots import Ballot
+from callflows.state import BLOCKS, DELEGATES
 from flood.worksheets import Worksheet
 from softphone import HANGUP, Answer, GatherPrompt, Keys
 
@@ -82,7 +83,7 @@ class Chair:
             if step == self._fixing:
                 self._fixing = ""
                 return f"{value}#"
-            if _comes_after(step, self._fixing, self.ballot.block_keys):
+            if _comes_after(step, self._fixing):
                 return "*#"  # heard the wrong figure read back: go back to it
             # Asked for an earlier figure (resumed from the block's start): the wrong one
             # will be keyed again in its turn.
@@ -103,11 +104,11 @@ class Chair:
         return self.answer
 
 
-def _comes_after(step: str, other: str, blocks: tuple[str, ...]) -> bool:
+def _comes_after(step: str, other: str) -> bool:
     """Whether figure step `step` comes after figure step `other` in the call."""
     _, block, position = step.split("/")
     _, other_block, other_position = other.split("/")
-    here, there = blocks.index(block), blocks.index(other_block)
+    here, there = BLOCKS.index(block), BLOCKS.index(other_block)
     return (here, int(position)) > (there, int(other_position))
 
 
@@ -124,9 +125,6 @@ class Prank:
     target_pin: str = ""
     stir_verstat: str = ""
     calls_made: int = 0
-    pin_tries: int = 0
-    figures_keyed: int = 0
-    _keys_left: dict[str, int] = field(default_factory=dict)
 
     def next_call(self) -> Answer | None:
         if self.calls_made >= self.calls:
@@ -157,7 +155,6 @@ class Prank:
             target = self.target_precinct or self.rng.choice(self.precinct_ids)
             return f"{target}#"
         if step == "pin":
-            self.pin_tries += 1
             return f"{self.rng.randrange(10**6):06d}"
         return HANGUP
 
@@ -171,10 +168,9 @@ class Prank:
         if kind == "resume":
             return "2"
         if kind == "figure":
-            self.figures_keyed += 1
-            return "9#" if rest.endswith("/1") and not rest.startswith("delegates") else "0#"
+            return "9#" if rest.endswith("/1") and not rest.startswith(DELEGATES) else "0#"
         if kind == "total":
-            return "0#" if rest == "delegates" else "9#"
+            return "0#" if rest == DELEGATES else "9#"
         if kind in ("fix", "chance"):
             return "2" if kind == "fix" else "1"
         if kind == "confirm":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from callflows.ballots import Ballot
 from callflows.findings import check_report
+from callflows.state import BLOCKS, DELEGATES, FINAL, FIRST
 from flood.personas import PRANK_KINDS, Chair, Prank
 from flood.worksheets import Worksheet
 
@@ -30,7 +31,7 @@ def consistent(sheet: Worksheet, ballot: Ballot) -> bool:
     """Whether the worksheet passes every check, so its chair's report commits cleanly."""
     if sheet.delegates_to_elect is None:
         return False
-    first, final, delegates = (sheet.block(ballot, key) for key in ("first", "final", "delegates"))
+    first, final, delegates = (sheet.block(ballot, block) for block in (FIRST, FINAL, DELEGATES))
     names = list(ballot.group_names)
     findings = check_report(names, first, final, delegates, sheet.delegates_to_elect)
     return not any(not finding.informational for finding in findings)
@@ -43,13 +44,11 @@ def replayable(sheet: Worksheet, ballot: Ballot) -> bool:
 
 @dataclass
 class Scenario:
+    """The chairs and pranks of a flood, and all of them in calling order (`callers`)."""
+
     chairs: list[Chair]
     pranks: list[Prank]
-    seed: int
-    callers: list[Chair | Prank] = field(default_factory=list)
-
-    def chair_phones(self) -> dict[str, str]:
-        return {chair.precinct_id: chair.phone for chair in self.chairs}
+    callers: list[Chair | Prank]
 
 
 def build_scenario(
@@ -91,7 +90,7 @@ def build_scenario(
     ]
     callers: list[Chair | Prank] = [*chairs, *prank_list]
     rng.shuffle(callers)
-    return Scenario(chairs, prank_list, seed, callers)
+    return Scenario(chairs, prank_list, callers)
 
 
 def calls_per_prank(kind: str) -> int:
@@ -110,7 +109,8 @@ def pranks_for_calls(calls: int, kinds: Sequence[str] = PRANK_KINDS) -> int:
 
 
 def _drop_step(rng: random.Random, ballot: Ballot) -> str:
-    block = rng.choice(ballot.block_keys[1:])
+    # A block after the first, so the chair calls back with a completed block to resume.
+    block = rng.choice(BLOCKS[1:])
     return f"figure/{block}/{rng.randint(1, len(ballot.groups))}"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from callflows.ballots import Ballot
 from callflows.caucus import allocate, satellite_delegates
+from callflows.state import DELEGATES, FINAL, FIRST
 from ivr.data import PRECINCTS_2020, RESULTS_2020
 
 __all__ = ["PRECINCTS_2020", "RESULTS_2020", "Worksheet", "load_worksheets"]
@@ -29,19 +30,19 @@ class Worksheet:
 
     def game_winners(self, ballot: Ballot) -> list[int]:
         """The option numbers a chair keys to say who won the game of chance (if any)."""
-        first, final = self.block(ballot, "first"), self.block(ballot, "final")
+        first, final = self.block(ballot, FIRST), self.block(ballot, FINAL)
         d = self.delegates_to_elect
         allocation = allocate(d if d is not None else satellite_delegates(sum(first)), first, final)
-        delegates = tuple(self.block(ballot, "delegates"))
+        delegates = tuple(self.block(ballot, DELEGATES))
         for game in allocation.games:
             for won in itertools.combinations(game.groups, game.winners):
                 if allocation.resolve(won) == delegates:
                     return [game.groups.index(g) + 1 for g in won]
         return []
 
-    def block(self, ballot: Ballot, key: str) -> list[int]:
+    def block(self, ballot: Ballot, block: str) -> list[int]:
         """The block's figures in ballot order (a candidate missing from the file is 0)."""
-        figures: dict[str, int] = getattr(self, key)
+        figures = {FIRST: self.first, FINAL: self.final, DELEGATES: self.delegates}[block]
         return [figures.get(name, 0) for name in ballot.group_names]
 
     def candidates_with_figures(self) -> set[str]:

@@ -25,8 +25,8 @@ from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from callflows.state import CallState, Progress
+from queues import keys
 
-PREFIX = "hotline"
 PROGRESS_TTL_SECONDS = 24 * 3600
 RECEIPT_TTL_SECONDS = 30 * 24 * 3600
 LOCK_TTL_MS = 10_000
@@ -104,10 +104,10 @@ class CallStore:
         self.ttl = ttl_seconds
 
     def _call_key(self, call_sid: str) -> str:
-        return f"{PREFIX}:call:{call_sid}"
+        return keys.call(call_sid)
 
     def _lock_key(self, call_sid: str) -> str:
-        return f"{self._call_key(call_sid)}:lock"
+        return keys.call_lock(call_sid)
 
     def load(self, call_sid: str) -> Loaded | None:
         """The call's state and last answer, or None for an unknown call."""
@@ -155,7 +155,7 @@ class CallStore:
     def _progress_key(self, precinct_id: str, caller: str) -> str:
         # By caller too: a report in progress is offered only to the phone that keyed it,
         # never to someone else who has (or guessed) the precinct's PIN.
-        return f"{PREFIX}:progress:{precinct_id}:{caller}"
+        return keys.progress(precinct_id, caller)
 
     def save_progress(
         self, client: Redis, precinct_id: str, caller: str, progress: Progress
@@ -174,6 +174,6 @@ class CallStore:
         """A six-digit receipt not handed out in the last month (reserved in Redis)."""
         for _ in range(attempts):
             code = f"{secrets.randbelow(10**6):06d}"
-            if self.redis.set(f"{PREFIX}:receipt:{code}", 1, nx=True, ex=RECEIPT_TTL_SECONDS):
+            if self.redis.set(keys.receipt(code), 1, nx=True, ex=RECEIPT_TTL_SECONDS):
                 return code
         raise RuntimeError("could not find a free receipt number")

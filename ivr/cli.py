@@ -15,6 +15,7 @@ from ivr import create_app, operations
 from ivr.audit_command import audit_command
 from ivr.data import PRECINCTS_2020
 from ivr.hotline import current_hotline
+from ivr.jobs_command import jobs_group
 from ivr.precinct_import import ImportFailed
 from ivr.results import export_rows, to_csv, to_json
 from ivr.settings import SettingsError
@@ -37,6 +38,7 @@ def cli() -> None:
 
 cli.add_command(audit_command)
 cli.add_command(flood_command)
+cli.add_command(jobs_group)
 cli.add_command(staff_group)
 
 
@@ -161,15 +163,31 @@ def results_export(fmt: str, out: Path | None) -> None:
 
 
 @cli.command("serve")
-@click.option("--bind", default="127.0.0.1:5000", show_default=True)
-@click.option("--workers", type=int, default=None, help="Processes (default: cores, at least 2).")
-@click.option("--threads", type=int, default=8, show_default=True)
-def serve(bind: str, workers: int | None, threads: int) -> None:
-    """Serve the webhooks with gunicorn (gthread)."""
-    from ivr.server import HotlineServer, gunicorn_options
+@click.option(
+    "--bind", default=None, help="HOST:PORT (default: HOTLINE_BIND, else 127.0.0.1:5000)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes (default: WEB_CONCURRENCY, else cores, at least 2).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads per process (default: HOTLINE_THREADS, else 8).",
+)
+def serve(bind: str | None, workers: int | None, threads: int | None) -> None:
+    """Serve the webhooks with gunicorn (gthread), configured by ivr/gunicorn_config.py.
+
+    The same configuration as `gunicorn --config python:ivr.gunicorn_config ivr.wsgi:app`;
+    the options given here override it.
+    """
+    from ivr.server import HotlineServer
 
     _create_app()  # fail fast, with a one-line message, on bad settings
-    HotlineServer(_create_app, gunicorn_options(bind, workers, threads)).run()
+    HotlineServer(_create_app, bind=bind, workers=workers, threads=threads).run()
 
 
 @cli.command("worker")
@@ -191,12 +209,20 @@ def worker(burst: bool) -> None:
 @click.option("--pins-out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @with_appcontext
 def demo(pins_out: Path | None) -> None:
-    """Load the demo election: migrate, the 2020 Iowa ballot, all 2020 sites, fresh PINs."""
+    """Load the demo election: migrate, the 2020 Iowa ballot, all 2020 sites, fresh PINs.
+
+    In the dev profile only, also a staff admin `dev` with a fresh password, written to
+    the instance folder's dev-sign-in.txt.
+    """
     hotline = current_hotline()
     operations.upgrade_database(hotline)
     _register_ballot(None)
     _import_precincts(DEMO_PRECINCTS, assign_missing_ids=True)
     _issue_pins(pins_out or hotline.settings.instance_dir / "pins.csv", force=True)
+    sign_in = operations.dev_sign_in(hotline)
+    if sign_in is not None:
+        who = f"{sign_in.name} / {sign_in.password}"
+        click.echo(f"staff dashboard: {sign_in.url}  sign in as {who}  (also in {sign_in.file})")
 
 
 @cli.command("call")

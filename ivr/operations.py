@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy import select
 
@@ -121,10 +122,80 @@ def issue_pins(
 
 
 def write_private_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
-    """Write a CSV only its owner can read (created with mode 0600, never wider)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", newline="") as handle:
+    """Write a CSV only its owner can read (mode 0600, even if it existed wider)."""
+    with _private_file(path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write a text file only its owner can read (mode 0600, even if it existed wider)."""
+    with _private_file(path) as handle:
+        handle.write(text)
+
+
+def _private_file(path: Path, newline: str | None = None) -> TextIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # os.open's mode applies only to a file it creates; an old one keeps its own.
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", newline=newline)
+
+
+DEV_STAFF_NAME = "dev"
+"""The staff admin `hotline demo` creates in the dev profile (never in any other)."""
+DEV_SIGN_IN_FILE = "dev-sign-in.txt"
+"""Where in the instance folder the demo writes that account's sign-in (mode 0600)."""
+
+
+@dataclass(frozen=True)
+class DevSignIn:
+    """The way into the staff dashboard of a dev hotline."""
+
+    url: str
+    name: str
+    password: str = field(repr=False)
+    file: Path
+
+
+def dev_sign_in(hotline: Hotline, *, actor: str = "demo") -> DevSignIn | None:
+    """In the dev profile, create or reset the staff admin `dev` with a fresh password and
+    write its sign-in to the instance folder's dev-sign-in.txt (mode 0600).
+
+    In any other profile (production, test) it does nothing and returns None: on a real
+    hotline an admin whose password lies in a file is a way in nobody chose; its staff are
+    added with `hotline staff add`.
+    """
+    # Imported here: `ivr.staff` loads the whole dashboard, which the other operations (and
+    # the load tester's preparation) do not need.
+    from ivr.staff import accounts
+    from models import StaffRole
+
+    settings = hotline.settings
+    if settings.profile != "dev":
+        return None
+    sign_in = DevSignIn(
+        url=f"{settings.public_base_url}/staff/",
+        name=DEV_STAFF_NAME,
+        password=accounts.generate_password(),
+        file=settings.instance_dir / DEV_SIGN_IN_FILE,
+    )
+    with hotline.sessions.begin() as session:
+        user = accounts.find(session, sign_in.name)
+        if user is None:
+            accounts.add_staff(session, sign_in.name, StaffRole.ADMIN, sign_in.password, actor)
+        else:
+            # A reset, not a new account: accounts are never deleted (their audit trail).
+            accounts.set_password(session, user, sign_in.password, actor)
+            if user.role != StaffRole.ADMIN:
+                accounts.set_role(session, user, StaffRole.ADMIN, actor)
+            if user.disabled:
+                accounts.set_disabled(session, user, False, actor)
+        # Written inside the transaction: if the file cannot be written, nothing changes.
+        write_private_text(
+            sign_in.file,
+            "# The staff dashboard's dev sign-in, written by `hotline demo` (dev profile only).\n"
+            f"url: {sign_in.url}\nname: {sign_in.name}\npassword: {sign_in.password}\n",
+        )
+    return sign_in

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callflows.phones import read_number
 from ivr.pins import pin_hmac
 from models import AuditEvent, Precinct
 
@@ -178,15 +178,13 @@ def _decimal(value: str, problems: list[str]) -> Decimal | None:
 def _e164(value: str, problems: list[str]) -> str:
     if value == "":
         return ""
-    try:
-        number = phonenumbers.parse(value, "US")
-    except phonenumbers.NumberParseException:
-        problems.append(f"chair_phone {value!r} is not a phone number")
-        return ""
-    if not phonenumbers.is_valid_number(number):
+    phone = read_number(value)
+    if not phone.valid:
+        # A chair's registered phone must be a real, assigned number: it is how the hotline
+        # recognises the chair.
         problems.append(f"chair_phone {value!r} is not a valid phone number")
         return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone.e164
 
 
 def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: str) -> ImportResult:

@@ -1,42 +1,40 @@
-"""Serving the app with gunicorn (gthread workers, control socket off)."""
+"""Serving the app with gunicorn, configured by `ivr.gunicorn_config` (gthread workers)."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import Application
+
+CONFIG = "python:ivr.gunicorn_config"
+"""The gunicorn configuration, as `gunicorn --config` names it."""
 
 
-def gunicorn_options(bind: str, workers: int | None = None, threads: int = 8) -> dict[str, Any]:
-    """The web tier's gunicorn settings; webhooks are short, so threads serve them well."""
-    return {
-        "bind": bind,
-        "workers": workers or max(2, multiprocessing.cpu_count()),
-        "worker_class": "gthread",
-        "threads": threads,
-        # Twilio gives a webhook 15 s in all; a request still running at 30 s is stuck.
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "control_socket_disable": True,
-        "accesslog": "-",
-        "errorlog": "-",
-    }
+class HotlineServer(Application):  # type: ignore[misc]
+    """gunicorn running the hotline; each worker process builds its own app (own connections).
 
+    It reads `CONFIG` with gunicorn's own loader, as `gunicorn --config` does, so it and
+    the direct command cannot differ; `bind`, `workers` and `threads` override it when given.
+    """
 
-class HotlineServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn running the hotline; each worker process builds its own app (own connections)."""
-
-    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Flask],
+        *,
+        bind: str | None = None,
+        workers: int | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.factory = factory
-        self.options = options
+        overrides = {"bind": bind, "workers": workers, "threads": threads}
+        self.overrides = {key: value for key, value in overrides.items() if value is not None}
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in self.options.items():
+        # Not Application.load_config: that parses sys.argv, which is `hotline serve ...`.
+        self.load_config_from_module_name_or_filename(CONFIG)
+        for key, value in self.overrides.items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from callflows.flow import PinCheck, PrecinctInfo
-from callflows.state import CONFIRM, Progress, figure_step
+from callflows.phones import e164
+from callflows.progress import from_blocks
+from callflows.state import Progress
 from ivr.hotline import Hotline
 from ivr.pins import pin_matches
 from models import ReportDraft
@@ -26,7 +26,7 @@ class WebServices:
 
     def check_pin(self, precinct_id: str, pin: str, caller: str, attested: bool) -> PinCheck:
         redis = self._hotline.redis
-        number, _ = screening.normalise(caller)
+        number = e164(caller)
         entry = self._hotline.directory.get(precinct_id)
         from_chair_phone = bool(entry and entry.chair_phone and entry.chair_phone == number)
         # Checked before the PIN, so a blocked guesser learns nothing from further tries.
@@ -56,21 +56,6 @@ class WebServices:
                     ReportDraft.precinct_id == precinct_id, ReportDraft.caller == caller
                 )
             ).one_or_none()
-            return self._from_draft(draft.blocks) if draft else None
-
-    def _from_draft(self, blocks: dict[str, dict[str, Any]]) -> Progress | None:
-        keys = self._hotline.ballot.block_keys
-        done = [key for key in keys if key in blocks]
-        if not done:
-            return None
-        pending = [key for key in keys if key not in blocks]
-        empty: list[int | None] = [None] * len(self._hotline.ballot.groups)
-        figures = {
-            key: list(blocks[key]["figures"]) if key in blocks else list(empty) for key in keys
-        }
-        return Progress(
-            step=figure_step(pending[0], 1) if pending else CONFIRM,
-            figures=figures,
-            totals={key: blocks[key]["total"] for key in done if blocks[key]["total"] is not None},
-            flagged={key: blocks[key]["flagged"] for key in done if blocks[key]["flagged"]},
-        )
+            if draft is None:
+                return None
+            return from_blocks(draft.blocks, len(self._hotline.ballot.groups))

@@ -43,10 +43,6 @@ class Settings:
     # A bearer token that lets a Prometheus scraper read /metrics without a staff login.
     metrics_token: str = field(default="", repr=False)
 
-    @property
-    def is_dev(self) -> bool:
-        return self.profile in ("dev", "test")
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default: os.environ); raise SettingsError if unusable."""

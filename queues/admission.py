@@ -18,11 +18,12 @@ from typing import Any
 
 from redis import Redis
 
+from queues import keys
 from queues.defaults import HOLD_STALE_SECONDS, IVR_STALE_SECONDS
 
-IVR_KEY = "hotline:ivr"
-HOLD_KEY = "hotline:hold"
-HOLD_SEEN_KEY = "hotline:hold:seen"
+IVR_KEY = keys.IVR
+HOLD_KEY = keys.HOLD
+HOLD_SEEN_KEY = keys.HOLD_SEEN
 PRIORITY_WEIGHT = 1e10
 
 _ADMIT = """

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, BlockedNumber
+from queues import keys
 
-REDIS_KEY = "hotline:blocklist"
+REDIS_KEY = keys.BLOCKLIST
 
 
 def is_blocked(redis: Redis, number: str) -> bool:

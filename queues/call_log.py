@@ -35,22 +35,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from callflows.events import (
+    BlockCompleted,
+    CallEnded,
+    CallStarted,
+    ReportSubmitted,
+    decode,
+    encode,
+)
 from models import Call
+from queues import keys
 from queues.jobs import record_blocks
 
 log = logging.getLogger(__name__)
 
-STREAM = "hotline:call-log"
+STREAM = keys.CALL_LOG
 GROUP = "call-log"
-STARTED = "started"
-ENDED = "ended"
-BLOCK = "block"
-REQUIRED = {
-    STARTED: ("call_sid", "at"),
-    ENDED: ("call_sid", "at"),
-    BLOCK: ("call_sid", "at", "precinct_id", "caller", "block", "figures", "total", "flagged"),
-}
-"""The fields each kind of event must carry; an entry without them is dropped."""
+STARTED = CallStarted.kind
+ENDED = CallEnded.kind
+BLOCK = BlockCompleted.kind
+LOGGED = frozenset({STARTED, ENDED, BLOCK})
+"""The kinds of event the call log carries (reports are rq jobs instead)."""
 BATCH_SIZE = 500
 """Events written in one transaction at most."""
 READ_WAIT_MS = 1000
@@ -65,17 +70,20 @@ event paying for a transaction of its own."""
 RECOVER_EVERY_SECONDS = 30.0
 """How often a writer looks for events left pending (its own, or a dead worker's)."""
 
+LoggedEvent = CallStarted | CallEnded | BlockCompleted
+
 
 @dataclass(frozen=True)
-class Event:
+class Entry:
+    """One event of the stream, with the stream's id for it."""
+
     id: str
-    kind: str
-    payload: dict[str, Any]
+    event: LoggedEvent
 
 
-def add(client: Redis, kind: str, payload: dict[str, Any]) -> None:
+def add(client: Redis, event: LoggedEvent) -> None:
     """Log a call event; `client` may be a webhook's pipeline."""
-    client.xadd(STREAM, {"kind": kind, "payload": json.dumps(payload)})
+    client.xadd(STREAM, {"kind": event.kind, "payload": json.dumps(encode(event))})
 
 
 def backlog(redis: Redis) -> tuple[int, int]:
@@ -103,7 +111,7 @@ def consumer_name() -> str:
 class Batch:
     ids: list[str]
     """Every entry read, including any that could not be parsed (they are dropped)."""
-    events: list[Event]
+    entries: list[Entry]
 
 
 def read_pending(redis: Redis, consumer: str) -> Batch:
@@ -131,72 +139,67 @@ def _stream_entries(reply: Any) -> list[Any]:
     return list(reply[0][1])
 
 
-def _batch(entries: list[Any]) -> Batch:
-    ids, events = [], []
-    for raw_id, fields in entries:
+def _batch(raw_entries: list[Any]) -> Batch:
+    ids, entries = [], []
+    for raw_id, fields in raw_entries:
         entry_id = _text(raw_id)
         ids.append(entry_id)
-        event = _parse(entry_id, fields or {})
+        event = _parse(fields or {})
         if event is None:
             log.warning("dropped call log entry %s: not a call event", entry_id)
         else:
-            events.append(event)
-    return Batch(ids, events)
+            entries.append(Entry(entry_id, event))
+    return Batch(ids, entries)
 
 
-def _parse(entry_id: str, fields: dict[Any, Any]) -> Event | None:
+def _parse(fields: dict[Any, Any]) -> LoggedEvent | None:
     data = {_text(key): _text(value) for key, value in fields.items()}
     try:
-        kind, payload = data["kind"], json.loads(data["payload"])
-        valid = (
-            isinstance(payload, dict)
-            and all(name in payload for name in REQUIRED[kind])
-            and isinstance(payload["call_sid"], str)
-            and bool(datetime.fromisoformat(payload["at"]))
-        )
-    except (KeyError, TypeError, ValueError):
+        kind = data["kind"]
+        if kind not in LOGGED:
+            return None
+        event = decode(kind, json.loads(data["payload"]))
+    except (KeyError, ValueError):  # MalformedEvent and JSON errors are ValueErrors
         return None
-    return Event(entry_id, kind, payload) if valid else None
+    assert not isinstance(event, ReportSubmitted)
+    return event
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def write_batch(sessions: sessionmaker[Session], events: list[Event]) -> None:
+def write_batch(sessions: sessionmaker[Session], events: list[LoggedEvent]) -> None:
     """Apply a batch to the `call` and `report_draft` tables in one transaction."""
-    call_events = [event for event in events if event.kind != BLOCK]
-    sids = {event.payload["call_sid"] for event in call_events}
+    call_events = [event for event in events if not isinstance(event, BlockCompleted)]
+    sids = {event.call_sid for event in call_events}
     with sessions.begin() as session:
         calls = {
             call.call_sid: call
             for call in session.scalars(select(Call).where(Call.call_sid.in_(sids)))
         }
         for event in call_events:
-            sid = event.payload["call_sid"]
-            if sid not in calls:
-                calls[sid] = Call(call_sid=sid)
-                session.add(calls[sid])
-            _apply_to_call(calls[sid], event)
-        record_blocks(session, [event.payload for event in events if event.kind == BLOCK])
+            if event.call_sid not in calls:
+                calls[event.call_sid] = Call(call_sid=event.call_sid)
+                session.add(calls[event.call_sid])
+            _apply_to_call(calls[event.call_sid], event)
+        record_blocks(session, [event for event in events if isinstance(event, BlockCompleted)])
 
 
-def _apply_to_call(call: Call, event: Event) -> None:
-    payload = event.payload
-    if event.kind == STARTED:
-        call.from_number = payload.get("from", "")
-        call.to_number = payload.get("to", "")
-        call.stir_verstat = payload.get("stir_verstat", "")
-        call.caller_class = payload.get("caller_class", "")
-        call.screening = payload.get("screening", "")
-        call.started_at = datetime.fromisoformat(payload["at"])
-    elif event.kind == ENDED:
-        call.status = payload.get("status") or "completed"
-        call.ended_at = datetime.fromisoformat(payload["at"])
-        duration = payload.get("duration")
-        call.duration_seconds = int(duration) if duration not in (None, "") else None
-        if payload.get("precinct_id"):
-            call.precinct_id = payload["precinct_id"]
+def _apply_to_call(call: Call, event: CallStarted | CallEnded) -> None:
+    if isinstance(event, CallStarted):
+        call.from_number = event.from_number
+        call.to_number = event.to_number
+        call.stir_verstat = event.stir_verstat
+        call.caller_class = event.caller_class
+        call.screening = event.screening
+        call.started_at = datetime.fromisoformat(event.at)
+    else:
+        call.status = event.status or "completed"
+        call.ended_at = datetime.fromisoformat(event.at)
+        call.duration_seconds = event.duration_seconds
+        if event.precinct_id:
+            call.precinct_id = event.precinct_id
 
 
 def drain_once(
@@ -214,8 +217,8 @@ def drain_once(
         batch = read_new(redis, consumer, block_ms)
     if not batch.ids:
         return 0
-    if batch.events:
-        write_batch(sessions, batch.events)
+    if batch.entries:
+        write_batch(sessions, [entry.event for entry in batch.entries])
     with redis.pipeline(transaction=True) as pipe:
         pipe.xack(STREAM, GROUP, *batch.ids)
         pipe.xdel(STREAM, *batch.ids)

@@ -13,7 +13,8 @@ from collections import Counter
 
 from redis import Redis
 
-PREFIX = "hotline:counters"
+from queues import keys
+
 SCREENING_WINDOW_MINUTES = 15
 """Staff see screening outcomes over this many recent minutes."""
 LATENCY_SAMPLES = 2000
@@ -32,7 +33,7 @@ def _minute(now: float | None = None) -> int:
 
 def count_screening(redis: Redis, outcome: str, reason: str, now: float | None = None) -> None:
     """Count one screening decision, e.g. ("rejected", "blocklisted") or ("admitted", "chair")."""
-    key = f"{PREFIX}:screening:{_minute(now)}"
+    key = keys.screening_minute(_minute(now))
     redis.hincrby(key, f"{outcome}:{reason}", 1)
     redis.expire(key, (SCREENING_WINDOW_MINUTES + 5) * 60)
 
@@ -40,12 +41,9 @@ def count_screening(redis: Redis, outcome: str, reason: str, now: float | None =
 def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
     """Screening decisions in the last 15 minutes, by "outcome:reason"."""
     current = _minute(now)
-    keys = [
-        f"{PREFIX}:screening:{m}"
-        for m in range(current - SCREENING_WINDOW_MINUTES + 1, current + 1)
-    ]
+    minutes = range(current - SCREENING_WINDOW_MINUTES + 1, current + 1)
     with redis.pipeline() as pipe:
-        for key in keys:
+        for key in map(keys.screening_minute, minutes):
             pipe.hgetall(key)
         buckets = pipe.execute()
     total: Counter[str] = Counter()
@@ -55,35 +53,52 @@ def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
 
 
 def record_latency(redis: Redis, seconds: float) -> None:
-    key = f"{PREFIX}:latency"
-    redis.lpush(key, f"{seconds:.6f}")
-    redis.ltrim(key, 0, LATENCY_SAMPLES - 1)
+    """Keep one webhook's latency: among the recent samples, and in the running totals."""
+    redis.lpush(keys.LATENCY, f"{seconds:.6f}")
+    redis.ltrim(keys.LATENCY, 0, LATENCY_SAMPLES - 1)
+    redis.hincrby(keys.LATENCY_TOTALS, "count", 1)
+    redis.hincrbyfloat(keys.LATENCY_TOTALS, "seconds", seconds)
 
 
 def latency_percentiles(redis: Redis) -> dict[str, float]:
-    """p50, p95 and p99 of recent webhook latencies in milliseconds (0 when none yet)."""
-    samples = sorted(float(value) for value in redis.lrange(f"{PREFIX}:latency", 0, -1))
+    """p50, p95 and p99 of recent webhook latencies in milliseconds (0 when none yet), how
+    many samples they are over, and the running `count` and `seconds` of every webhook."""
+    with redis.pipeline() as pipe:
+        pipe.lrange(keys.LATENCY, 0, -1)
+        pipe.hgetall(keys.LATENCY_TOTALS)
+        recent, running = pipe.execute()
+    samples = sorted(float(value) for value in recent)
+    totals = {
+        "count": int(running.get(b"count", 0)),
+        "seconds": round(float(running.get(b"seconds", 0.0)), 6),
+    }
     if not samples:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "samples": 0}
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "samples": 0, **totals}
 
     def at(fraction: float) -> float:
         return round(samples[min(len(samples) - 1, int(fraction * len(samples)))] * 1000, 1)
 
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "samples": len(samples)}
+    return {
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "samples": len(samples),
+        **totals,
+    }
 
 
 def add_event(redis: Redis, name: str, amount: int = 1) -> None:
     """A running total (e.g. "pin_failures", "precinct_locks")."""
-    redis.hincrby(f"{PREFIX}:totals", name, amount)
+    redis.hincrby(keys.TOTALS, name, amount)
 
 
 def totals(redis: Redis) -> dict[str, int]:
-    return {_text(name): int(value) for name, value in redis.hgetall(f"{PREFIX}:totals").items()}
+    return {_text(name): int(value) for name, value in redis.hgetall(keys.TOTALS).items()}
 
 
 def record_history(redis: Redis, sample: dict[str, int], now: float | None = None) -> None:
     """Keep one sample per minute (the latest wins) for the last hour's chart."""
-    key = f"{PREFIX}:history"
+    key = keys.HISTORY
     minute = _minute(now)
     with redis.pipeline() as pipe:
         pipe.hset(key, str(minute), ",".join(f"{k}={v}" for k, v in sorted(sample.items())))
@@ -95,7 +110,7 @@ def record_history(redis: Redis, sample: dict[str, int], now: float | None = Non
 
 def history(redis: Redis) -> list[tuple[int, dict[str, int]]]:
     """(minute since the epoch, sample) pairs, oldest first."""
-    raw = redis.hgetall(f"{PREFIX}:history")
+    raw = redis.hgetall(keys.HISTORY)
     points = []
     for minute, value in raw.items():
         pairs = (pair.partition("=") for pair in _text(value).split(",") if pair)

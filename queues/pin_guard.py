@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from redis import Redis
 
-from queues import counters
+from queues import counters, keys
 from queues.defaults import (
     CHAIR_PHONE_PIN_FAILURE_LIMIT,
     NUMBER_PIN_FAILURE_LIMIT,
@@ -22,7 +22,6 @@ from queues.defaults import (
     PRECINCT_PIN_FAILURE_LIMIT,
 )
 
-PREFIX = "hotline:pin"
 WITHHELD_BUCKET = "withheld"
 WITHHELD_LIMIT = 4 * NUMBER_PIN_FAILURE_LIMIT
 
@@ -36,16 +35,16 @@ def _chair_bucket(precinct_id: str, attested: bool) -> str:
 
 
 def number_blocked(redis: Redis, number: str) -> bool:
-    return bool(redis.exists(f"{PREFIX}:blocked:{_number_key(number)}"))
+    return bool(redis.exists(keys.number_blocked(_number_key(number))))
 
 
 def precinct_locked(redis: Redis, precinct_id: str) -> bool:
-    return bool(redis.exists(f"{PREFIX}:locked:{precinct_id}"))
+    return bool(redis.exists(keys.precinct_locked(precinct_id)))
 
 
 def chair_phone_blocked(redis: Redis, precinct_id: str, attested: bool) -> bool:
     bucket = _chair_bucket(precinct_id, attested)
-    return bool(redis.exists(f"{PREFIX}:blocked-chair-phone:{bucket}"))
+    return bool(redis.exists(keys.chair_phone_blocked(bucket)))
 
 
 def pin_entry_refused(
@@ -68,20 +67,17 @@ def record_failure(
     counters.add_event(redis, "pin_failures")
     if from_chair_phone:
         bucket = _chair_bucket(precinct_id, attested)
-        if (
-            _count(redis, f"{PREFIX}:failures:chair-phone:{bucket}")
-            == CHAIR_PHONE_PIN_FAILURE_LIMIT
-        ):
-            redis.set(f"{PREFIX}:blocked-chair-phone:{bucket}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+        if _count(redis, keys.pin_failures("chair-phone", bucket)) == CHAIR_PHONE_PIN_FAILURE_LIMIT:
+            redis.set(keys.chair_phone_blocked(bucket), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
             counters.add_event(redis, "numbers_blocked")
         return
     who = _number_key(number)
     limit = WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT
-    if _count(redis, f"{PREFIX}:failures:number:{who}") == limit:
-        redis.set(f"{PREFIX}:blocked:{who}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+    if _count(redis, keys.pin_failures("number", who)) == limit:
+        redis.set(keys.number_blocked(who), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
         counters.add_event(redis, "numbers_blocked")
-    if _count(redis, f"{PREFIX}:failures:precinct:{precinct_id}") == PRECINCT_PIN_FAILURE_LIMIT:
-        redis.set(f"{PREFIX}:locked:{precinct_id}", 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+    if _count(redis, keys.pin_failures("precinct", precinct_id)) == PRECINCT_PIN_FAILURE_LIMIT:
+        redis.set(keys.precinct_locked(precinct_id), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
         counters.add_event(redis, "precinct_locks")
 
 
@@ -95,5 +91,6 @@ def _count(redis: Redis, key: str) -> int:
 
 def locked_precincts(redis: Redis) -> list[str]:
     """Precinct IDs locked now, for staff."""
-    prefix = f"{PREFIX}:locked:"
-    return sorted(key.decode().removeprefix(prefix) for key in redis.scan_iter(f"{prefix}*"))
+    prefix = keys.precinct_locked("")
+    locked = redis.scan_iter(keys.PRECINCT_LOCKED_PATTERN)
+    return sorted(key.decode().removeprefix(prefix) for key in locked)

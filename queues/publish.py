@@ -7,13 +7,12 @@ keyed, ended) goes to `queues.call_log` instead, which is written in batches.
 
 from __future__ import annotations
 
-from typing import Any
-
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from callflows.events import ReportSubmitted, encode
 from queues.defaults import (
     FAILURE_TTL_SECONDS,
     JOB_TIMEOUT_SECONDS,
@@ -28,7 +27,7 @@ def queue(name: str, connection: Redis) -> Queue:
 
 
 def publish_report(
-    payload: dict[str, Any], connection: Redis, pipeline: Pipeline | None = None
+    report: ReportSubmitted, connection: Redis, pipeline: Pipeline | None = None
 ) -> None:
     """Queue a confirmed report; its id is the job id, so a repeat commits once.
 
@@ -36,8 +35,8 @@ def publish_report(
     `pipeline` when one is given, and are sent when its owner executes it."""
     queue(REPORTS_QUEUE, connection).enqueue_call(
         "queues.jobs.commit_report",
-        args=(payload,),
-        job_id=payload["report_id"],
+        args=(encode(report),),
+        job_id=report.report_id,
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,

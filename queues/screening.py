@@ -1,9 +1,11 @@
 """Caller screening at /voice: who is calling, and may they in?
 
-A caller is classified from the `From` number as one of the CallerClass values; the
-decision then follows the policy in the README ("Screening"): blocklisted numbers are
-rejected unanswered, numbers calling too often hear busy, chairs always get in, everyone
-else gets in while the IVR has room and waits in the hold queue when it does not.
+A caller is classified from the `From` number as one of the CallerClass values; `decide`
+then applies the policy in the README ("Screening") to the caller and the hotline's
+state: blocklisted numbers are rejected unanswered, numbers calling too often hear busy,
+chairs always get in, everyone else gets in while the IVR has room and waits in the hold
+queue when it does not (or hears busy when that is full too). The webhook only applies
+the decision it gets back.
 """
 
 from __future__ import annotations
@@ -11,18 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-import phonenumbers
 from redis import Redis
 
-from queues import blocklist
+from callflows.phones import NumberKind, read_number
+from queues import admission, blocklist, keys
 from queues.defaults import CALL_RATE_LIMIT, CALL_RATE_WINDOW_SECONDS
 
-KNOWN_KEY = "hotline:screening:known"
-WITHHELD = frozenset(
-    {"", "anonymous", "restricted", "unknown", "private", "unavailable", "+266696687", "266696687"}
-)
-# Twilio shows a withheld caller ID as "anonymous" or "+266696687" (ANONYMOUS on a keypad).
 ATTESTED = frozenset({"TN-Validation-Passed-A", "TN-Validation-Passed-B"})
 ATTESTED_A = "TN-Validation-Passed-A"
 """Full attestation: the carrier knows the caller and that they may use this number."""
@@ -42,10 +40,19 @@ class CallerClass(StrEnum):
 
 
 class Action(StrEnum):
-    ADMIT = "admit"
-    HOLD = "hold"
+    """What screening does with a new call (the value is the outcome staff see counted)."""
+
+    ADMIT = "admitted"
+    HOLD = "held"
     BUSY = "busy"
-    REJECT = "reject"
+    REJECT = "rejected"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    """Why: the caller's class when let in or held, else what refused them."""
 
 
 @dataclass(frozen=True)
@@ -64,32 +71,86 @@ class Caller:
         return 0 if self.caller_class == CallerClass.KNOWN or self.attested else 1
 
 
+class HotlineState(Protocol):
+    """What a screening decision needs to know of the hotline, asked only as needed."""
+
+    def over_call_rate(self, caller: Caller) -> bool:
+        """Count this call; whether its number has now called too often."""
+        ...
+
+    def admit(self) -> None:
+        """Take an IVR slot whatever the occupancy."""
+        ...
+
+    def try_admit(self) -> bool:
+        """Take an IVR slot if one is free."""
+        ...
+
+    def hold_depth(self) -> int: ...
+
+
+def decide(caller: Caller, state: HotlineState, hold_max: int) -> Decision:
+    """The screening policy: reject, busy, hold or admit this caller now."""
+    if caller.caller_class == CallerClass.BLOCKLISTED:
+        return Decision(Action.REJECT, "blocklisted")
+    if state.over_call_rate(caller):
+        return Decision(Action.BUSY, "call_rate")
+    if caller.caller_class == CallerClass.CHAIR:
+        state.admit()  # registered chairs are never held
+        return Decision(Action.ADMIT, caller.caller_class.value)
+    if state.try_admit():
+        return Decision(Action.ADMIT, caller.caller_class.value)
+    if caller.priority > 0 and state.hold_depth() >= hold_max:
+        return Decision(Action.BUSY, "hold_full")
+    return Decision(Action.HOLD, caller.caller_class.value)
+
+
+@dataclass
+class LiveState:
+    """The hotline's state in Redis, for one new call. Reads and the slot check go to
+    `redis`; the unconditional writes go on `writes` (a webhook's transaction)."""
+
+    redis: Redis
+    writes: Redis
+    call_sid: str
+    capacity: int
+
+    def over_call_rate(self, caller: Caller) -> bool:
+        return over_call_rate(self.redis, caller)
+
+    def admit(self) -> None:
+        admission.admit(self.writes, self.call_sid)
+
+    def try_admit(self) -> bool:
+        return admission.try_admit(self.redis, self.call_sid, self.capacity)
+
+    def hold_depth(self) -> int:
+        return admission.hold_depth(self.redis)
+
+
 def normalise(raw: str) -> tuple[str, CallerClass | None]:
-    """E.164 for a valid number; otherwise "" and why it is not one."""
-    text = raw.strip()
-    if text.lower() in WITHHELD:
+    """A caller ID as screening reads it: E.164 for a valid number; otherwise "" and why
+    it is not one (withheld, or no usable number)."""
+    phone = read_number(raw)
+    if phone.kind is NumberKind.VALID:
+        return phone.e164, None
+    if phone.kind is NumberKind.WITHHELD:
         return "", CallerClass.ANONYMOUS
-    if ":" in text:
-        return "", CallerClass.INVALID
-    try:
-        parsed = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException:
-        return "", CallerClass.INVALID
-    if not phonenumbers.is_valid_number(parsed):
-        return "", CallerClass.INVALID
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
+    return "", CallerClass.INVALID
 
 
 def classify(redis: Redis, raw: str, stir_verstat: str, chair_phones: frozenset[str]) -> Caller:
+    phone = read_number(raw)
     number, problem = normalise(raw)
     attested = stir_verstat in ATTESTED
+    # Checked before an invalid number is set aside: staff block unassigned numbers too.
+    if phone.e164 and blocklist.is_blocked(redis, phone.e164):
+        return Caller(raw, number, CallerClass.BLOCKLISTED, attested)
     if problem is not None:
         return Caller(raw, number, problem, attested)
-    if blocklist.is_blocked(redis, number):
-        return Caller(raw, number, CallerClass.BLOCKLISTED, attested)
     if number in chair_phones:
         return Caller(raw, number, CallerClass.CHAIR, attested)
-    if redis.sismember(KNOWN_KEY, number):
+    if redis.sismember(keys.KNOWN_CALLERS, number):
         return Caller(raw, number, CallerClass.KNOWN, attested)
     return Caller(raw, number, CallerClass.UNKNOWN, attested)
 
@@ -97,7 +158,7 @@ def classify(redis: Redis, raw: str, stir_verstat: str, chair_phones: frozenset[
 def remember_authenticated(redis: Redis, number: str) -> None:
     """A number that keyed a right PIN is a chair's callback from now on."""
     if number:
-        redis.sadd(KNOWN_KEY, number)
+        redis.sadd(keys.KNOWN_CALLERS, number)
 
 
 def over_call_rate(redis: Redis, caller: Caller, now: float | None = None) -> bool:
@@ -105,7 +166,7 @@ def over_call_rate(redis: Redis, caller: Caller, now: float | None = None) -> bo
     if caller.caller_class == CallerClass.CHAIR or not caller.number:
         return False
     window = int((time.time() if now is None else now) // CALL_RATE_WINDOW_SECONDS)
-    key = f"hotline:screening:rate:{caller.number}:{window}"
+    key = keys.call_rate(caller.number, window)
     with redis.pipeline() as pipe:
         pipe.incr(key)
         pipe.expire(key, CALL_RATE_WINDOW_SECONDS * 2)

@@ -42,11 +42,23 @@ fi
 .venv/bin/hotline worker &
 pids+=($!)
 
+# `hotline demo` writes the dashboard's sign-in only in the dev profile (never in production).
+sign_in_file=$HOTLINE_INSTANCE_DIR/dev-sign-in.txt
+staff_url=$PUBLIC_BASE_URL/staff/
+staff_sign_in="none in the $HOTLINE_PROFILE profile (add one: .venv/bin/hotline staff add NAME --role admin)"
+if [ "$HOTLINE_PROFILE" = dev ] && [ -f "$sign_in_file" ]; then
+  sign_in_field() { sed -n "s/^$1: //p" "$sign_in_file"; }
+  staff_url=$(sign_in_field url)
+  staff_sign_in="$(sign_in_field name) / $(sign_in_field password)   (also in $sign_in_file)"
+fi
+
 cat <<TXT
 
   The caucus results hotline is running (demo election: 2020 Iowa, all 1,765 sites).
   Voice URL:        $PUBLIC_BASE_URL/voice        (status callback: /voice/status, fallback: /voice/fallback)
   PINs:             $HOTLINE_INSTANCE_DIR/pins.csv (e.g. Adair "1NW ADAIR" is precinct 948199)
+  Staff dashboard:  $staff_url
+  Sign in as:       $staff_sign_in
   Call it from another terminal:
       HOTLINE_PROFILE=dev .venv/bin/hotline call --from +15155550123 --url $PUBLIC_BASE_URL/voice
   Stop with Ctrl-C.

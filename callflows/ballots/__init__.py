@@ -13,39 +13,27 @@ class UnknownBallot(Exception):
 
 @dataclass(frozen=True)
 class Group:
+    """A preference group: `name` as results files have it, `spoken` as the hotline says it."""
+
     name: str
-    spoken: str
-
-
-@dataclass(frozen=True)
-class Block:
-    key: str
     spoken: str
 
 
 @dataclass(frozen=True)
 class Ballot:
-    """An election's preference groups (in ballot order) and the blocks a chair reports."""
+    """An election's preference groups, in ballot order.
+
+    The blocks a chair reports for every group are the caucus rules' own, not the ballot's:
+    see callflows.state.BLOCKS.
+    """
 
     name: str
     title: str
-    rules: str
-    blocks: tuple[Block, ...]
     groups: tuple[Group, ...]
-
-    @property
-    def block_keys(self) -> tuple[str, ...]:
-        return tuple(block.key for block in self.blocks)
 
     @property
     def group_names(self) -> tuple[str, ...]:
         return tuple(group.name for group in self.groups)
-
-    def block(self, key: str) -> Block:
-        for block in self.blocks:
-            if block.key == key:
-                return block
-        raise KeyError(key)
 
 
 def available_ballots() -> list[str]:
@@ -62,7 +50,5 @@ def load_ballot(name: str) -> Ballot:
     return Ballot(
         name=data["name"],
         title=data["title"],
-        rules=data["rules"],
-        blocks=tuple(Block(key=b["key"], spoken=b["spoken"]) for b in data["blocks"]),
         groups=tuple(Group(name=g["name"], spoken=g["spoken"]) for g in data["groups"]),
     )

@@ -19,11 +19,11 @@ from werkzeug.wrappers import Response
 from ivr.hotline import current_hotline
 from ivr.staff.errors import error_pages
 from models import StaffRole, StaffUser
+from queues import keys
 
 SESSION_KEY = "staff_session"
 SESSION_SECONDS = 12 * 3600
 """A staff login lasts one caucus night; then the staff member signs in again."""
-REDIS_PREFIX = "hotline:staff-session"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,17 +32,17 @@ R = TypeVar("R")
 def start_session(redis: Redis, staff_id: int) -> str:
     """Open a session for `staff_id`; the returned token goes into the cookie."""
     token = secrets.token_urlsafe(32)
-    redis.set(f"{REDIS_PREFIX}:{token}", staff_id, ex=SESSION_SECONDS)
+    redis.set(keys.staff_session(token), staff_id, ex=SESSION_SECONDS)
     return token
 
 
 def session_staff_id(redis: Redis, token: str) -> int | None:
-    value = redis.get(f"{REDIS_PREFIX}:{token}")
+    value = redis.get(keys.staff_session(token))
     return int(value) if value is not None else None
 
 
 def end_session(redis: Redis, token: str) -> None:
-    redis.delete(f"{REDIS_PREFIX}:{token}")
+    redis.delete(keys.staff_session(token))
 
 
 def signed_in_staff() -> StaffUser | None:

@@ -87,6 +87,14 @@ def sign_in(session: Session, name: str, password: str, remote_addr: str) -> Sta
     return user
 
 
+def set_password(session: Session, user: StaffUser, password: str, actor: str) -> None:
+    """Give an account a new password, audited; the caller commits the session."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password, method=HASH_METHOD)
+    _audit(session, actor, "staff.password_reset", user.name)
+
+
 def set_disabled(session: Session, user: StaffUser, disabled: bool, actor: str) -> None:
     if actor == f"staff:{user.name}" and disabled:
         raise AccountError("you cannot disable your own account")

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import phonenumbers
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from callflows.phones import NumberKind, read_number
 from ivr.hotline import current_hotline
 from ivr.staff import accounts
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
@@ -22,16 +22,14 @@ class BadNumber(ValueError):
 
 
 def to_e164(text: str) -> str:
-    """A number as screening sees it (E.164), read as a US number unless it has a +code."""
-    try:
-        number = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException as error:
-        raise BadNumber(f"{text!r} is not a phone number") from error
-    # Possible rather than valid: spoofed caller IDs are often unassigned numbers, and those
-    # are exactly the ones staff need to block.
-    if not phonenumbers.is_possible_number(number):
-        raise BadNumber(f"{text!r} is not a possible phone number")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    """A number as screening sees it (E.164), read as a US number unless it has a +code.
+
+    Any possible number may be blocked, not only valid ones: spoofed caller IDs are often
+    unassigned numbers, and those are exactly the ones staff need to block."""
+    phone = read_number(text)
+    if phone.kind not in (NumberKind.VALID, NumberKind.POSSIBLE):
+        raise BadNumber(f"{text!r} is not a phone number")
+    return phone.e164
 
 
 @bp.get("/blocklist")

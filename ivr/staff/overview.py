@@ -1,23 +1,29 @@
 """The overview: live numbers of calls, queues, reports and precincts, and the last hour.
 
 The page and its JSON (polled every two seconds) show one `ivr.metrics.collect` snapshot;
-each time it is taken, a sample goes into the hour's history for the chart.
+each time it is taken, a sample goes into the hour's history for the chart. The page also
+lists failed report jobs, which a reviewer can requeue from it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, render_template
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ivr.hotline import Hotline, current_hotline
 from ivr.metrics import Snapshot, collect
-from ivr.staff.access import staff_blueprint
+from ivr.staff import jobs
+from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.chart import SERIES, Chart, build_chart
+from models import StaffRole
 from queues import counters
 
 bp = staff_blueprint("overview", __name__)
+
+FAILED_JOBS_SHOWN = 50
+"""Failed report jobs listed on the page; `hotline jobs failed` lists every one."""
 
 
 def take_snapshot(hotline: Hotline) -> tuple[Snapshot, Chart]:
@@ -35,8 +41,35 @@ def take_snapshot(hotline: Hotline) -> tuple[Snapshot, Chart]:
 
 @bp.get("/")
 def index() -> str:
-    snapshot, chart = take_snapshot(current_hotline())
-    return render_template("overview.html", snap=snapshot, chart=chart, series=SERIES)
+    hotline = current_hotline()
+    snapshot, chart = take_snapshot(hotline)
+    return render_template(
+        "overview.html",
+        snap=snapshot,
+        chart=chart,
+        series=SERIES,
+        failed_jobs=jobs.failed_jobs(hotline.redis, limit=FAILED_JOBS_SHOWN),
+        can_requeue=current_staff().may(StaffRole.REVIEWER),
+    )
+
+
+@bp.post("/jobs/requeue")
+@requires(StaffRole.REVIEWER)
+def requeue_job() -> Response:
+    """Put one failed report job back on the reports queue, audited."""
+    job_id = request.form.get("job_id", "")
+    hotline = current_hotline()
+    try:
+        with hotline.sessions.begin() as db:
+            requeued = jobs.requeue(db, hotline.redis, [job_id], actor())
+    except jobs.JobError as error:
+        flash(str(error), "error")
+    else:
+        if requeued:
+            flash(f"Requeued job {job_id}.", "info")
+        else:
+            flash(f"Job {job_id} was already requeued.", "info")
+    return redirect(url_for("overview.index"), code=303)
 
 
 @bp.get("/overview.json")

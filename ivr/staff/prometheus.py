@@ -1,122 +1,126 @@
-"""The metrics snapshot in Prometheus' text exposition format (version 0.0.4).
+"""The metrics snapshot for Prometheus, written by prometheus_client.
 
 Everything comes from `ivr.metrics.collect`, which reads Redis and the database, so any
-gunicorn worker answers a scrape with the same numbers.
+gunicorn worker answers a scrape with the same numbers. Each scrape builds a registry over
+one snapshot: nothing is counted in the process itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from ivr.metrics import Snapshot
+from queues.counters import LATENCY_SAMPLES
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-Sample = tuple[Mapping[str, str], float]
+LATENCY_QUANTILES = (("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99"))
+"""Each quantile label with the snapshot's name for it."""
 
 
-def render(snapshot: Snapshot) -> str:
-    """Every number of the snapshot as gauges and counters named hotline_*."""
-    exposition = _Exposition()
-    gauge, counter = exposition.gauge, exposition.counter
-    gauge("hotline_calls_in_ivr", "Calls inside the IVR now.", [({}, snapshot.calls_in_ivr)])
-    gauge("hotline_hold_queue_depth", "Callers in the hold queue.", [({}, snapshot.hold_depth)])
-    gauge(
-        "hotline_hold_longest_wait_seconds",
-        "How long the longest-waiting held caller has waited.",
-        [({}, snapshot.hold_longest_wait_seconds)],
+def render(snapshot: Snapshot) -> bytes:
+    """Every number of the snapshot as metrics named hotline_*, in the text format."""
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(snapshot))
+    return generate_latest(registry)
+
+
+class SnapshotCollector(Collector):
+    """The metrics of one snapshot: gauges for what is now, counters for running totals,
+    and a summary of webhook latency."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.snapshot
+        yield GaugeMetricFamily(
+            "hotline_calls_in_ivr", "Calls inside the IVR now.", snap.calls_in_ivr
+        )
+        yield GaugeMetricFamily(
+            "hotline_hold_queue_depth", "Callers in the hold queue.", snap.hold_depth
+        )
+        yield GaugeMetricFamily(
+            "hotline_hold_longest_wait_seconds",
+            "How long the longest-waiting held caller has waited.",
+            snap.hold_longest_wait_seconds,
+        )
+        rq_jobs = GaugeMetricFamily(
+            "hotline_rq_jobs", "rq jobs by queue and state.", labels=["queue", "state"]
+        )
+        for name, depth in snap.queues.items():
+            for state in ("queued", "started", "failed"):
+                rq_jobs.add_metric([name, state], getattr(depth, state))
+        yield rq_jobs
+        yield CounterMetricFamily(
+            "hotline_rq_abandoned_jobs", "Jobs whose worker died mid-job.", snap.abandoned_jobs
+        )
+        reports = GaugeMetricFamily(
+            "hotline_reports",
+            "Reports in the database by status (received: all of them).",
+            labels=["status"],
+        )
+        for status, count in snap.reports.items():
+            reports.add_metric([status], count)
+        yield reports
+        precincts = GaugeMetricFamily(
+            "hotline_precincts",
+            "Precincts: all, reported (any report) and outstanding.",
+            labels=["state"],
+        )
+        precincts.add_metric(["total"], snap.precincts_total)
+        precincts.add_metric(["reported"], snap.precincts_reported)
+        precincts.add_metric(["outstanding"], snap.precincts_outstanding)
+        yield precincts
+        county = GaugeMetricFamily(
+            "hotline_county_precincts", "Precincts by county and state.", labels=["county", "state"]
+        )
+        for name, tally in snap.by_county.items():
+            for state, count in sorted(tally.items()):
+                county.add_metric([name, state], count)
+        yield county
+        screening = GaugeMetricFamily(
+            "hotline_screening_decisions_15m",
+            "Screening decisions in the last 15 minutes by outcome and reason.",
+            labels=["outcome", "reason"],
+        )
+        for key, count in sorted(snap.screening_15m.items()):
+            outcome, _, reason = key.partition(":")
+            screening.add_metric([outcome, reason], count)
+        yield screening
+        yield _latency_summary(snap.latency_ms)
+        events = CounterMetricFamily(
+            "hotline_events",
+            "Running totals the call path keeps (PIN failures, locks, ...).",
+            labels=["event"],
+        )
+        for name, count in sorted(snap.totals.items()):
+            events.add_metric([name], count)
+        yield events
+
+
+def _latency_summary(latency_ms: dict[str, float]) -> SummaryMetricFamily:
+    """Webhook latency: quantiles over the most recent requests Redis keeps, and the count
+    and sum of every request timed (running totals, so a scraper can take rates)."""
+    name = "hotline_webhook_latency_seconds"
+    summary = SummaryMetricFamily(
+        name,
+        f"Webhook latency (quantiles over the most recent {LATENCY_SAMPLES} requests).",
+        count_value=int(latency_ms.get("count", 0)),
+        sum_value=latency_ms.get("seconds", 0.0),
     )
-    gauge(
-        "hotline_rq_jobs",
-        "rq jobs by queue and state.",
-        [
-            ({"queue": name, "state": state}, getattr(depth, state))
-            for name, depth in snapshot.queues.items()
-            for state in ("queued", "started", "failed")
-        ],
-    )
-    counter(
-        "hotline_rq_abandoned_jobs_total",
-        "Jobs whose worker died mid-job.",
-        [({}, snapshot.abandoned_jobs)],
-    )
-    gauge(
-        "hotline_reports",
-        "Reports in the database by status (received: all of them).",
-        [({"status": status}, count) for status, count in snapshot.reports.items()],
-    )
-    gauge(
-        "hotline_precincts",
-        "Precincts: all, reported (any report) and outstanding.",
-        [
-            ({"state": "total"}, snapshot.precincts_total),
-            ({"state": "reported"}, snapshot.precincts_reported),
-            ({"state": "outstanding"}, snapshot.precincts_outstanding),
-        ],
-    )
-    gauge(
-        "hotline_county_precincts",
-        "Precincts by county and state.",
-        [
-            ({"county": county, "state": state}, count)
-            for county, tally in snapshot.by_county.items()
-            for state, count in sorted(tally.items())
-        ],
-    )
-    gauge(
-        "hotline_screening_decisions_15m",
-        "Screening decisions in the last 15 minutes by outcome and reason.",
-        [
-            (dict(zip(("outcome", "reason"), key.split(":", 1), strict=False)), count)
-            for key, count in sorted(snapshot.screening_15m.items())
-        ],
-    )
-    latency = snapshot.latency_ms
-    gauge(
-        "hotline_webhook_latency_seconds",
-        "Webhook latency percentiles over the most recent requests.",
-        [
-            ({"quantile": q}, latency.get(name, 0.0) / 1000)
-            for q, name in (("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99"))
-        ],
-    )
-    counter(
-        "hotline_events_total",
-        "Running totals the call path keeps (PIN failures, locks, ...).",
-        [({"event": name}, count) for name, count in sorted(snapshot.totals.items())],
-    )
-    return exposition.text()
-
-
-class _Exposition:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def gauge(self, name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        self._metric("gauge", name, help_text, samples)
-
-    def counter(self, name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        self._metric("counter", name, help_text, samples)
-
-    def _metric(self, kind: str, name: str, help_text: str, samples: Iterable[Sample]) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        self.lines.extend(f"{name}{_labels(labels)} {_number(value)}" for labels, value in samples)
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
-
-
-def _labels(labels: Mapping[str, str]) -> str:
-    if not labels:
-        return ""
-    pairs = ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
-    return "{" + pairs + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    # SummaryMetricFamily has no call for quantiles (prometheus_client's own summaries keep
+    # none), so they go in as plain samples, as the exposition format writes them.
+    for quantile, key in LATENCY_QUANTILES:
+        summary.samples.append(Sample(name, {"quantile": quantile}, latency_ms.get(key, 0) / 1000))
+    return summary

@@ -14,7 +14,6 @@ the session.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,12 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from callflows.caucus import satellite_delegates, sde
-from callflows.findings import check_report
+from callflows.state import BLOCKS as BLOCKS  # review_views reads review.BLOCKS
 from models import NEEDS_REVIEW, AuditEvent, Precinct, Report, ReportStatus
+from queues.assessment import assess
 
-BLOCKS = ("first", "final", "delegates")
-"""The figures of a report, in the order a chair keys them."""
 MAX_FIGURE = 9999
 """The largest figure the keypad accepts; a correction may not exceed it either."""
 REVIEWABLE = frozenset(status.value for status in NEEDS_REVIEW)
@@ -100,21 +97,24 @@ def correct(
     original.status = ReportStatus.SUPERSEDED.value
     _mark_reviewed(original, reviewer, now, note)
     superseded = (original, *others)
+    assessment = assess(
+        session, precinct, groups=original.groups, figures=checked, flagged={}, caller=None
+    )
     corrected = Report(
         id=str(uuid.uuid4()),
         precinct=precinct,
         call_sid="",
         caller="",
         receipt=receipt,
-        status=ReportStatus.COMMITTED.value,
+        status=assessment.status.value,
         ballot=original.ballot,
         groups=list(original.groups),
         figures=checked,
         # Entered by staff from a checked worksheet: the totals are the figures' sums.
         stated_totals={block: sum(checked[block]) for block in BLOCKS},
-        sdes=sdes_of(checked["delegates"], precinct),
+        sdes=assessment.sdes,
         flagged_blocks={},
-        findings=findings_of(original.groups, checked, precinct),
+        findings=assessment.findings,
         received_at=now,
         committed_at=now,
         source="staff",
@@ -133,33 +133,6 @@ def correct(
         corrected_receipt=corrected.receipt,
     )
     return Outcome("corrected", original, corrected, superseded)
-
-
-def sdes_of(delegates: Sequence[int], precinct: Precinct) -> list[str]:
-    """SDEs as the worker stores them: strings with four decimals, in ballot order."""
-    per_delegate = precinct.sde_per_county_delegate or 0
-    return [str(sde(count, per_delegate)) for count in delegates]
-
-
-def findings_of(
-    groups: Sequence[str], figures: dict[str, list[int]], precinct: Precinct
-) -> list[dict[str, Any]]:
-    """The caucus-math findings on a complete set of figures, as a report stores them."""
-    first, final, delegates = (figures[block] for block in BLOCKS)
-    to_elect = precinct.delegates_to_elect
-    if to_elect is None and precinct.is_satellite:
-        to_elect = satellite_delegates(sum(first))
-    if to_elect is None:
-        return []  # nothing to check the delegates against
-    return [
-        {
-            "code": finding.code,
-            "written": finding.written,
-            "groups": list(finding.groups),
-            "informational": finding.informational,
-        }
-        for finding in check_report(groups, first, final, delegates, to_elect)
-    ]
 
 
 def _locked_report(session: Session, report_id: str, allowed: frozenset[str], verb: str) -> Report:

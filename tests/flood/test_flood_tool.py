@@ -18,6 +18,7 @@ import pytest
 from redis import Redis
 
 from callflows.ballots import load_ballot
+from callflows.state import BLOCKS
 from flood.arrivals import arrival_times
 from flood.calls import CallSummary
 from flood.correctness import (
@@ -132,7 +133,7 @@ def _chair(sheet: Worksheet, phone: str) -> Chair:
 
 
 def _report(chair: Chair, status: str, caller: str = "", change: int = 0) -> StoredReport:
-    figures = {key: chair.sheet.block(BALLOT, key) for key in BALLOT.block_keys}
+    figures = {key: chair.sheet.block(BALLOT, key) for key in BLOCKS}
     figures["first"] = [figures["first"][0] + change, *figures["first"][1:]]
     return StoredReport(chair.precinct_id, caller or chair.phone, status, figures)
 

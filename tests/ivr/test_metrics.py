@@ -6,14 +6,17 @@ import dataclasses
 from pathlib import Path
 
 from flask.testing import FlaskClient, FlaskCliRunner
+from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
 from flood.worksheets import load_worksheets
 from ivr.hotline import Hotline
 from ivr.metrics import collect
+from models import StaffRole
 from queues import admission, blocklist
 from queues.worker import run_worker
 from softphone import HANGUP
+from tests.ivr.staff.support import staff_client
 from tests.support.calls import chair, place_call
 from tests.support.data import import_precincts
 
@@ -49,3 +52,38 @@ def test_the_snapshot_counts_calls_queues_reports_precincts_and_screening(
         "held:unknown": 1,
     }
     assert snapshot.latency_ms["samples"] > 40 and snapshot.latency_ms["p95"] > 0
+
+
+def test_metrics_read_back_by_prometheus_client_as_gauges_counters_and_a_summary(
+    client: FlaskClient, runner: FlaskCliRunner, hotline: Hotline, tmp_path: Path
+) -> None:
+    pins = import_precincts(runner, tmp_path)
+    sheet = load_worksheets()[("Adair", "1NW ADAIR")]
+    place_call(client, chair("948199", pins["948199"], sheet, hotline.ballot))
+    run_worker(hotline.redis, hotline.sessions, burst=True)
+    staff_client(client, hotline, StaffRole.VIEWER)
+
+    text = client.get("/metrics").get_data(as_text=True)
+    snapshot = collect(hotline)
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    types = {name: family.type for name, family in families.items()}
+    assert types["hotline_calls_in_ivr"] == "gauge"
+    assert types["hotline_reports"] == "gauge"
+    assert types["hotline_events"] == "counter"
+    assert types["hotline_rq_abandoned_jobs"] == "counter"
+    assert types["hotline_webhook_latency_seconds"] == "summary"
+    latency = {
+        (sample.name, sample.labels.get("quantile")): sample.value
+        for sample in families["hotline_webhook_latency_seconds"].samples
+    }
+    # The count and sum are of every webhook timed; the quantiles of the recent ones.
+    count = latency[("hotline_webhook_latency_seconds_count", None)]
+    assert count == snapshot.latency_ms["count"] >= snapshot.latency_ms["samples"] > 40
+    assert latency[("hotline_webhook_latency_seconds_sum", None)] > 0
+    assert latency[("hotline_webhook_latency_seconds", "0.5")] > 0
+    assert (
+        latency[("hotline_webhook_latency_seconds", "0.5")]
+        <= latency[("hotline_webhook_latency_seconds", "0.99")]
+    )
+    reports = {s.labels["status"]: s.value for s in families["hotline_reports"].samples}
+    assert reports["committed"] == snapshot.reports["committed"] == 1

@@ -9,6 +9,7 @@ from redis import Redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from callflows.events import ReportSubmitted
 from callflows.flow import report_id_for
 from ivr.hotline import Hotline
 from models import AuditEvent, Report
@@ -69,8 +70,8 @@ def test_committing_the_same_report_twice_leaves_one(
 def test_a_report_enqueued_twice_is_committed_once_by_the_worker(
     hotline: Hotline, redis: Redis, adair: dict[str, str]
 ) -> None:
-    publish_report(payload(), redis)
-    publish_report(payload(), redis)
+    publish_report(ReportSubmitted(**payload()), redis)
+    publish_report(ReportSubmitted(**payload()), redis)
     run_worker(redis, hotline.sessions, burst=True)
     with hotline.sessions() as session:
         assert session.query(Report).count() == 1

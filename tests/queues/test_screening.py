@@ -138,3 +138,70 @@ def test_the_chair_phone_gets_a_few_more_tries_but_not_unlimited(redis: Redis) -
     assert CHAIR_PHONE_PIN_FAILURE_LIMIT < 10, (
         "a spoofer of the chair's number is stopped before a tenth try"
     )
+
+
+class FakeState:
+    """The hotline's state as a screening decision sees it, recording what it was asked."""
+
+    def __init__(self, *, over_rate: bool = False, room: bool = True, held: int = 0) -> None:
+        self.over_rate, self.room, self.held = over_rate, room, held
+        self.asked: list[str] = []
+
+    def over_call_rate(self, caller: screening.Caller) -> bool:
+        self.asked.append("rate")
+        return self.over_rate
+
+    def admit(self) -> None:
+        self.asked.append("admit")
+
+    def try_admit(self) -> bool:
+        self.asked.append("try_admit")
+        return self.room
+
+    def hold_depth(self) -> int:
+        self.asked.append("hold_depth")
+        return self.held
+
+
+def caller(kind: CallerClass, attested: bool = False) -> screening.Caller:
+    return screening.Caller("+15155550303", "+15155550303", kind, attested)
+
+
+def test_the_screening_decision_follows_the_policy() -> None:
+    Action = screening.Action
+    decide = screening.decide
+    blocked = FakeState()
+    assert decide(caller(CallerClass.BLOCKLISTED), blocked, 10).action is Action.REJECT
+    assert blocked.asked == [], "a blocklisted number costs nothing, not even a rate count"
+    assert decide(caller(CallerClass.UNKNOWN), FakeState(over_rate=True), 10) == (
+        screening.Decision(Action.BUSY, "call_rate")
+    )
+    full = FakeState(room=False, held=99)
+    assert decide(caller(CallerClass.CHAIR), full, 10) == screening.Decision(Action.ADMIT, "chair")
+    assert full.asked == ["rate", "admit"], "a chair is let in whatever the occupancy"
+    assert decide(caller(CallerClass.UNKNOWN), FakeState(), 10).action is Action.ADMIT
+    assert decide(caller(CallerClass.UNKNOWN), FakeState(room=False, held=9), 10) == (
+        screening.Decision(Action.HOLD, "unknown")
+    )
+    assert decide(caller(CallerClass.UNKNOWN), FakeState(room=False, held=10), 10) == (
+        screening.Decision(Action.BUSY, "hold_full")
+    )
+    # Callbacks and attested callers still queue when the hold queue is full.
+    assert decide(caller(CallerClass.KNOWN), FakeState(room=False, held=10), 10).action is (
+        Action.HOLD
+    )
+    attested = caller(CallerClass.UNKNOWN, attested=True)
+    assert decide(attested, FakeState(room=False, held=10), 10).action is Action.HOLD
+
+
+def test_a_blocked_unassigned_number_is_rejected_before_it_is_set_aside_as_invalid(
+    redis: Redis,
+) -> None:
+    # Staff may block any possible number (ivr.staff.ops): spoofers use unassigned ones.
+    redis.sadd(blocklist.REDIS_KEY, "+15555550123")
+    assert screening.classify(redis, "+1 555 555 0123", "", CHAIRS).caller_class == (
+        CallerClass.BLOCKLISTED
+    )
+    assert screening.classify(redis, "+1 555 555 0124", "", CHAIRS).caller_class == (
+        CallerClass.INVALID
+    )

@@ -15,6 +15,7 @@ import pytest
 from redis import Redis
 from rq.registry import StartedJobRegistry
 
+from callflows.events import ReportSubmitted
 from ivr.hotline import Hotline
 from models import Report
 from queues import counters
@@ -57,7 +58,7 @@ def test_a_worker_killed_mid_commit_has_its_job_retried_and_committed_once(
     worker: subprocess.Popen[bytes] | None = None
     try:
         lock.execute("LOCK TABLE report IN ACCESS EXCLUSIVE MODE")
-        publish_report(payload(), redis)
+        publish_report(ReportSubmitted(**payload()), redis)
         env = {
             **os.environ,
             "HOTLINE_PROFILE": "test",

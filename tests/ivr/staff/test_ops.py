@@ -141,19 +141,21 @@ def test_metrics_are_the_snapshot_in_prometheus_text(client: FlaskClient, hotlin
     counters.add_event(hotline.redis, "pin_failures", 3)
     staff_client(client, hotline, StaffRole.VIEWER)
     text = client.get("/metrics").get_data(as_text=True)
-    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    lines = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    samples = {name: float(value) for name, value in lines}
     snapshot = collect(hotline)
-    assert samples["hotline_calls_in_ivr"] == str(snapshot.calls_in_ivr)
-    assert samples['hotline_precincts{state="outstanding"}'] == "1"
-    assert samples['hotline_rq_jobs{queue="reports",state="queued"}'] == "0"
-    assert samples['hotline_reports{status="received"}'] == "0"
-    assert (
-        samples['hotline_screening_decisions_15m{outcome="rejected",reason="blocklisted"}'] == "1"
-    )
-    assert samples['hotline_events_total{event="pin_failures"}'] == "3"
-    assert samples['hotline_county_precincts{county="Odd \\"County\\"\\\\",state="total"}'] == "1"
-    assert samples['hotline_webhook_latency_seconds{quantile="0.95"}'] == "0"
+    assert samples["hotline_calls_in_ivr"] == snapshot.calls_in_ivr
+    assert samples['hotline_precincts{state="outstanding"}'] == 1
+    assert samples['hotline_rq_jobs{queue="reports",state="queued"}'] == 0
+    assert samples['hotline_reports{status="received"}'] == 0
+    assert samples['hotline_screening_decisions_15m{outcome="rejected",reason="blocklisted"}'] == 1
+    assert samples['hotline_events_total{event="pin_failures"}'] == 3
+    assert samples['hotline_county_precincts{county="Odd \\"County\\"\\\\",state="total"}'] == 1
+    assert samples['hotline_webhook_latency_seconds{quantile="0.95"}'] == 0
+    assert samples["hotline_webhook_latency_seconds_count"] == 0
     assert "# TYPE hotline_rq_abandoned_jobs_total counter" in text
+    assert "# TYPE hotline_events_total counter" in text
+    assert "# TYPE hotline_webhook_latency_seconds summary" in text
 
 
 def test_healthz_answers_without_login(client: FlaskClient) -> None:

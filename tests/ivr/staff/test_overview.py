@@ -7,6 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from callflows.events import CallStarted
 from ivr.hotline import Hotline
 from ivr.metrics import collect
 from ivr.staff.chart import HEIGHT, LEFT, RIGHT, TOP, WIDTH, build_chart, nice_ceiling
@@ -26,9 +27,7 @@ def busy_night(hotline: Hotline) -> None:
     counters.count_screening(hotline.redis, "rejected", "blocklisted")
     counters.count_screening(hotline.redis, "rejected", "blocklisted")
     counters.record_latency(hotline.redis, 0.012)
-    call_log.add(
-        hotline.redis, call_log.STARTED, {"call_sid": "CA4", "at": "2020-02-03T19:00:00+00:00"}
-    )
+    call_log.add(hotline.redis, CallStarted(call_sid="CA4", at="2020-02-03T19:00:00+00:00"))
 
 
 def without_time(snapshot: dict[str, Any]) -> dict[str, Any]:

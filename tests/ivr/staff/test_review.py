@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ivr.hotline import Hotline
 from ivr.staff import review
 from models import AuditEvent, Report, ReportStatus
+from queues.assessment import report_findings
 from tests.ivr.staff.support import GOOD_FIGURES, add_precinct, add_report
 
 EARLIER = datetime.now(UTC) - timedelta(minutes=30)
@@ -194,11 +195,9 @@ def test_a_satellite_without_a_fixed_delegate_count_is_checked_by_its_attendance
         precinct = db.scalars(select(Precinct)).one()
         precinct.is_satellite = True
         # 40 people at a satellite elect 5 delegates; 4 given is a mismatch.
-        codes = [
-            f["code"] for f in review.findings_of(["A", "B", "C", "D"], GOOD_FIGURES, precinct)
-        ]
+        codes = [f["code"] for f in report_findings(precinct, ["A", "B", "C", "D"], GOOD_FIGURES)]
         precinct.is_satellite = False
-        assert review.findings_of(["A", "B", "C", "D"], GOOD_FIGURES, precinct) == []
+        assert report_findings(precinct, ["A", "B", "C", "D"], GOOD_FIGURES) == []
     assert "delegate_total_mismatch" in codes
 
 

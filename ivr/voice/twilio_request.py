@@ -1,0 +1,213 @@
+"""A Twilio voice webhook request, parsed once, at the route, into a typed value.
+
+Every field Twilio may send us is validated and normalised here (lengths, keypad digits,
+integers, the caller's number), so the handlers below the routes work with values they can
+trust and never read `flask.request`. A field that is not what Twilio sends is treated as
+absent (or, for keys, as keys the flow refuses), never passed on as it came: the request
+is signed, but a signature only proves it came from Twilio, not that every field is sane.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from callflows.phones import Phone, read_number
+
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+KEYPAD = re.compile(r"[0-9*#]*")
+STEP = re.compile(r"[a-z0-9/]{1,64}")
+MAX_DIGITS = 64
+"""Longer than any entry the flow asks for; a longer entry is refused, not truncated."""
+NOT_KEYS = "?"
+"""What the handlers see for `Digits` that are not keypad keys: the flow refuses it as
+"not digits", which is the answer such keys deserve."""
+MAX_TEXT = 128
+MAX_URL = 2048
+CALL_STATUSES = frozenset(
+    {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
+QUEUE_RESULTS = frozenset(
+    {
+        "bridged",
+        "bridging-in-process",
+        "error",
+        "hangup",
+        "leave",
+        "redirected",
+        "redirected-from-bridged",
+        "queue-full",
+        "system-shutdown",
+    }
+)
+ANSWERED_BY = frozenset(
+    {
+        "human",
+        "machine_start",
+        "machine_end_beep",
+        "machine_end_silence",
+        "machine_end_other",
+        "fax",
+        "unknown",
+    }
+)
+MAX_CALL_SECONDS = 24 * 3600
+MAX_RETRIES = 1000
+"""More hold-and-retry rounds than any call gets (the handlers stop far sooner)."""
+
+
+@dataclass(frozen=True)
+class StepQuery:
+    """The query parameters of the hotline's own action URLs."""
+
+    seq: int | None = None
+    """`n`: the call's sequence number when the URL was handed out."""
+    retries: int = 0
+    """`r`: hold-and-retry rounds so far."""
+    carried_digits: str | None = None
+    """`d`: the keys of a request being retried."""
+    priority: int = 1
+    """`p`: a held caller's place in the queue's order (0 goes first)."""
+    silence: bool = False
+    """`silence`: the redirect after a Gather that heard nothing."""
+
+    def with_retry(self, digits: str | None) -> dict[str, str]:
+        """The query of the same step asked again after a hold, carrying `digits`."""
+        args: dict[str, str] = {}
+        if self.seq is not None:
+            args["n"] = str(self.seq)
+        if self.silence:
+            args["silence"] = "1"
+        if self.priority != 1:
+            args["p"] = str(self.priority)
+        args["r"] = str(self.retries + 1)
+        if digits:
+            args["d"] = digits
+        return args
+
+
+@dataclass(frozen=True)
+class VoiceRequest:
+    """What one webhook request says, every field checked."""
+
+    path: str
+    """The path requested, e.g. /voice/figure/first/2 (what the retry asks for again)."""
+    step: str | None
+    """The step after /voice/ (None for /voice itself); "" when it is not one of ours."""
+    query: StepQuery
+    call_sid: str
+    """"" when missing or not a call SID."""
+    caller_id: str
+    """`From` as Twilio sent it (bounded), e.g. "+15155550123", "anonymous", "client:x"."""
+    caller: Phone
+    """`From` read as a phone number."""
+    to: str
+    keys: str | None
+    """`Digits` (or the retried keys): keypad keys, NOT_KEYS, or None for none (silence)."""
+    finished_on_key: str
+    stir_verstat: str
+    call_status: str
+    """One of Twilio's call statuses, or "" when none (or not one) was sent."""
+    call_duration: int | None
+    queue_result: str
+    answered_by: str
+    error_code: str
+    error_url: str
+
+    @property
+    def retry_url(self) -> str:
+        """This request's step, asked again after a hold (with the keys, but never a PIN)."""
+        return retry_url(self.path, self.query, self.keys)
+
+
+def retry_url(path: str, query: StepQuery, keys: str | None) -> str:
+    # Keys go into the URL so the retry answers the same step; a PIN must never reach a URL.
+    carried = keys if keys and not path.endswith("/pin") else None
+    return f"{path}?{urlencode(query.with_retry(carried))}"
+
+
+def parse_request(path: str, form: Mapping[str, str], args: Mapping[str, str]) -> VoiceRequest:
+    """Read a webhook request: its path, its POST form and its query string."""
+    query = parse_query(args)
+    keys = _keys(form.get("Digits"))
+    if keys is None:
+        keys = _keys(query.carried_digits)
+    caller_id = _text(form.get("From", ""))
+    return VoiceRequest(
+        path=voice_path(path),
+        step=_step(path),
+        query=query,
+        call_sid=_call_sid(form.get("CallSid", "")),
+        caller_id=caller_id,
+        caller=read_number(caller_id),
+        to=_text(form.get("To", "")),
+        keys=keys,
+        finished_on_key=_one_of(form.get("FinishedOnKey", ""), frozenset("0123456789*#")),
+        stir_verstat=_text(form.get("StirVerstat", "")),
+        call_status=_one_of(form.get("CallStatus", ""), CALL_STATUSES),
+        call_duration=_whole(form.get("CallDuration"), MAX_CALL_SECONDS),
+        queue_result=_one_of(form.get("QueueResult", ""), QUEUE_RESULTS),
+        answered_by=_one_of(form.get("AnsweredBy", ""), ANSWERED_BY),
+        error_code=_digits_only(form.get("ErrorCode", ""), 8),
+        error_url=form.get("ErrorUrl", "")[:MAX_URL],
+    )
+
+
+def parse_query(args: Mapping[str, str]) -> StepQuery:
+    """The hotline's own query parameters; anything else in the query is ignored."""
+    retries = _whole(args.get("r", "0"), MAX_RETRIES)
+    return StepQuery(
+        seq=_whole(args.get("n"), 10**9),
+        # A retry count that is not one of ours ends the retries rather than restarting them.
+        retries=MAX_RETRIES if retries is None else retries,
+        carried_digits=args.get("d"),
+        priority=0 if args.get("p") == "0" else 1,
+        silence=args.get("silence") == "1",
+    )
+
+
+def voice_path(path: str) -> str:
+    """`path` if it is /voice or one of its steps, else /voice (a call's safe restart)."""
+    return path if path == "/voice" or _step(path) else "/voice"
+
+
+def _step(path: str) -> str | None:
+    if path == "/voice":
+        return None
+    step = path.removeprefix("/voice/")
+    return step if step != path and STEP.fullmatch(step) else ""
+
+
+def _call_sid(value: str) -> str:
+    return value if CALL_SID.fullmatch(value) else ""
+
+
+def _keys(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > MAX_DIGITS or not KEYPAD.fullmatch(value):
+        return NOT_KEYS
+    return value
+
+
+def _text(value: str) -> str:
+    """A short printable field (caller ID, To, StirVerstat): bounded, no control characters."""
+    bounded = value[:MAX_TEXT]
+    return bounded if bounded.isprintable() else ""
+
+
+def _one_of(value: str, allowed: frozenset[str]) -> str:
+    return value if value in allowed else ""
+
+
+def _whole(value: str | None, maximum: int) -> int | None:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 12:
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def _digits_only(value: str, max_length: int) -> str:
+    return value if value.isascii() and value.isdigit() and len(value) <= max_length else ""

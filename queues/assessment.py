@@ -1,0 +1,112 @@
+"""What a new report is: its findings, its SDEs and its status, computed one way.
+
+The worker calls `assess` for a report a chair submitted by phone, and a reviewer's
+correction calls it for the figures a reviewer entered, so both store findings of one JSON
+shape, apply the satellite rule alike, and cannot drift apart. The caller locks the
+precinct's row first (both do), so the status sees every report committed before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callflows.caucus import satellite_delegates, sde
+from callflows.findings import TIE_NEEDS_GAME_OF_CHANCE, check_report
+from callflows.phones import e164
+from callflows.state import DELEGATES, FINAL, FIRST
+from models import Precinct, Report, ReportStatus
+
+
+@dataclass(frozen=True)
+class Assessment:
+    status: ReportStatus
+    findings: list[dict[str, Any]]
+    """As `Report.findings` stores them: code, spoken, written, groups (by name),
+    informational, and for a game of chance the winners the chair reported."""
+    sdes: list[str]
+    """State delegate equivalents by group, as strings with four decimals."""
+
+
+def assess(
+    session: Session,
+    precinct: Precinct,
+    *,
+    groups: Sequence[str],
+    figures: dict[str, list[int]],
+    flagged: dict[str, str],
+    chance: Sequence[str] = (),
+    caller: str | None,
+) -> Assessment:
+    """Assess a new report for `precinct`; `caller` None means a reviewer entered it."""
+    findings = report_findings(precinct, groups, figures, chance)
+    return Assessment(
+        status=_status(session, precinct, figures, flagged, findings, caller),
+        findings=findings,
+        sdes=[str(sde(n, precinct.sde_per_county_delegate or 0)) for n in figures[DELEGATES]],
+    )
+
+
+def delegates_to_elect(precinct: Precinct, attendance: int) -> int | None:
+    """The delegates the precinct elects: as on file; a satellite with none on file elects
+    by its attendance; None when there is nothing to check the delegates against."""
+    if precinct.delegates_to_elect is not None:
+        return precinct.delegates_to_elect
+    return satellite_delegates(attendance) if precinct.is_satellite else None
+
+
+def report_findings(
+    precinct: Precinct,
+    groups: Sequence[str],
+    figures: dict[str, list[int]],
+    chance: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The caucus-math findings on a complete set of figures, as `hotline audit` finds them."""
+    first, final, delegates = figures[FIRST], figures[FINAL], figures[DELEGATES]
+    to_elect = delegates_to_elect(precinct, sum(first))
+    if to_elect is None:
+        return []
+    findings = []
+    for found in check_report(groups, first, final, delegates, to_elect):
+        finding: dict[str, Any] = {
+            "code": found.code,
+            "spoken": found.spoken,
+            "written": found.written,
+            "groups": [groups[g] for g in found.groups],
+            "informational": found.informational,
+        }
+        if found.code == TIE_NEEDS_GAME_OF_CHANCE and chance:
+            finding["reported_winners"] = list(chance)
+        findings.append(finding)
+    return findings
+
+
+def _status(
+    session: Session,
+    precinct: Precinct,
+    figures: dict[str, list[int]],
+    flagged: dict[str, str],
+    findings: list[dict[str, Any]],
+    caller: str | None,
+) -> ReportStatus:
+    """Where a new report goes: quarantine, duplicate, conflict, flagged, or the results."""
+    if caller is None:
+        # A reviewer entered it from a checked worksheet, superseding what was committed.
+        return ReportStatus.COMMITTED
+    if precinct.chair_phone and e164(caller) != precinct.chair_phone:
+        # A right PIN from a number that is not the chair's: perhaps a PIN read off a photo.
+        return ReportStatus.QUARANTINED
+    committed = session.scalars(
+        select(Report)
+        .where(Report.precinct_pk == precinct.id, Report.status == ReportStatus.COMMITTED)
+        .order_by(Report.received_at.desc())
+    ).first()
+    if committed is not None:
+        return ReportStatus.DUPLICATE if committed.figures == figures else ReportStatus.CONFLICT
+    if flagged or any(not finding["informational"] for finding in findings):
+        return ReportStatus.FLAGGED
+    return ReportStatus.COMMITTED

@@ -1,0 +1,111 @@
+"""Every Redis key the hotline uses, in one place (rq's own keys are rq's).
+
+All live under `hotline:`, so one Redis can be shared with other applications and an
+operator can see at a glance what is ours. Each function or constant names one key (or one
+family of keys); the modules that read and write them import it from here, so two modules
+can never spell the same key differently.
+"""
+
+from __future__ import annotations
+
+PREFIX = "hotline"
+
+# --- call state (ivr.callstore) ---------------------------------------------------------
+
+
+def call(call_sid: str) -> str:
+    """Hash: a call's flow state and the TwiML last sent to it."""
+    return f"{PREFIX}:call:{call_sid}"
+
+
+def call_lock(call_sid: str) -> str:
+    """The lock a webhook holds while it answers a call's request."""
+    return f"{call(call_sid)}:lock"
+
+
+def progress(precinct_id: str, caller: str) -> str:
+    """A report in progress, by precinct and by the phone that keyed it."""
+    return f"{PREFIX}:progress:{precinct_id}:{caller}"
+
+
+def receipt(code: str) -> str:
+    """A receipt number handed out (reserved so it is not handed out twice)."""
+    return f"{PREFIX}:receipt:{code}"
+
+
+# --- admission (queues.admission) -------------------------------------------------------
+
+IVR = f"{PREFIX}:ivr"
+"""Sorted set: calls inside the IVR, by when each last made a request."""
+HOLD = f"{PREFIX}:hold"
+"""Sorted set: the hold queue, by priority and time of joining."""
+HOLD_SEEN = f"{PREFIX}:hold:seen"
+"""Sorted set: each held caller's last poll of the wait URL."""
+
+# --- screening (queues.screening, queues.blocklist) -------------------------------------
+
+KNOWN_CALLERS = f"{PREFIX}:screening:known"
+"""Set: numbers that have keyed a right PIN before."""
+BLOCKLIST = f"{PREFIX}:blocklist"
+"""Set: blocked numbers (mirrored from the database)."""
+
+
+def call_rate(number: str, window: int) -> str:
+    """Counter: calls from one number in one window of the call-rate limit."""
+    return f"{PREFIX}:screening:rate:{number}:{window}"
+
+
+# --- PIN limits (queues.pin_guard) ------------------------------------------------------
+
+PIN = f"{PREFIX}:pin"
+
+
+def pin_failures(scope: str, who: str) -> str:
+    """Counter: wrong PINs by scope ("number", "precinct", "chair-phone") and who."""
+    return f"{PIN}:failures:{scope}:{who}"
+
+
+def number_blocked(who: str) -> str:
+    return f"{PIN}:blocked:{who}"
+
+
+def chair_phone_blocked(bucket: str) -> str:
+    return f"{PIN}:blocked-chair-phone:{bucket}"
+
+
+def precinct_locked(precinct_id: str) -> str:
+    return f"{PIN}:locked:{precinct_id}"
+
+
+PRECINCT_LOCKED_PATTERN = precinct_locked("*")
+"""SCAN pattern of every locked precinct."""
+
+# --- counters (queues.counters) ---------------------------------------------------------
+
+COUNTERS = f"{PREFIX}:counters"
+LATENCY = f"{COUNTERS}:latency"
+"""List: the most recent webhook latencies."""
+LATENCY_TOTALS = f"{COUNTERS}:latency-totals"
+"""Hash: how many webhooks were timed since Redis started, and their seconds in all."""
+TOTALS = f"{COUNTERS}:totals"
+"""Hash: running totals (PIN failures, locks, abandoned jobs, ...)."""
+HISTORY = f"{COUNTERS}:history"
+"""Hash: one sample per minute for the overview chart."""
+
+
+def screening_minute(minute: int) -> str:
+    """Hash: screening decisions in one minute, by "outcome:reason"."""
+    return f"{COUNTERS}:screening:{minute}"
+
+
+# --- the call log (queues.call_log) -----------------------------------------------------
+
+CALL_LOG = f"{PREFIX}:call-log"
+"""Stream: call events on their way to the database."""
+
+# --- staff (ivr.staff.access) -----------------------------------------------------------
+
+
+def staff_session(token: str) -> str:
+    """A signed-in staff member's session, by its token."""
+    return f"{PREFIX}:staff-session:{token}"
