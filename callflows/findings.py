@@ -300,7 +300,10 @@ def _distance(a: Sequence[int], b: Sequence[int]) -> int:
 def _one_delegate_differs(
     names: Sequence[str], final: Sequence[int], reported: tuple[int, ...], allocation: Allocation
 ) -> str:
-    top = allocation.games[0].groups if allocation.games else allocation.viable_groups[:1]
+    # The largest group: the one the base allocation gives the delegate to (the viable
+    # groups are in ballot order, so the first of them need not be the largest).
+    winner = [i for i, n in enumerate(allocation.base) if n]
+    top = allocation.games[0].groups if allocation.games else winner
     given = [i for i, n in enumerate(reported) if n > 0]
     return prompts.one_delegate_differs(_pairs(names, final, top), _pairs(names, final, given))
 

@@ -131,6 +131,13 @@ def test_allocation_differs_with_one_delegate() -> None:
     assert "gives it to Sanders with 8 people" in finding.spoken
 
 
+def test_with_one_delegate_the_largest_group_is_named_even_when_it_is_not_first() -> None:
+    findings = check_delegates_block(THREE, (8, 10, 3), (8, 10, 3), (1, 0, 0), 1)
+    finding = only(findings, ALLOCATION_DIFFERS)
+    assert "the largest group wins it: that is Sanders, with 10 people" in finding.spoken
+    assert "gives it to Biden with 8 people" in finding.spoken
+
+
 def test_tie_needs_game_of_chance() -> None:
     findings = check_delegates_block(THREE, (100, 50, 50), (100, 50, 50), (3, 2, 1), 6)
     finding = only(findings, TIE_NEEDS_GAME_OF_CHANCE)
