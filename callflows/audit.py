@@ -5,6 +5,9 @@ columns county, precinct, precinct_id, candidate, first_alignment, final_alignme
 county_delegates and sde (optional: is_satellite, status, receipt). The checks use the
 head counts and county_delegates; sde is not needed, since it follows from the delegates.
 Nothing here reads files; callers pass iterables of dicts (e.g. from ``csv.DictReader``).
+A text cell that the export neutralised for spreadsheets (see ``SPREADSHEET_ESCAPED``) is
+read back as it was before, so ``hotline audit`` reads an export as the precincts file names
+its sites.
 
 Sites are keyed by (county, precinct), because precinct_id is blank for a few satellites.
 A site whose delegates_to_elect is unknown is handled like this:
@@ -28,6 +31,7 @@ from callflows.findings import CODES, Finding, check_report
 __all__ = [
     "AUDIT_CODES",
     "DELEGATES_TO_ELECT_UNKNOWN",
+    "SPREADSHEET_ESCAPED",
     "AuditSummary",
     "PrecinctTable",
     "Site",
@@ -35,6 +39,7 @@ __all__ = [
     "SiteKey",
     "audit",
     "audit_site",
+    "from_spreadsheet_cell",
     "read_precincts",
     "read_sites",
     "summarize",
@@ -46,6 +51,15 @@ DELEGATES_TO_ELECT_UNKNOWN = "delegates_to_elect_unknown"
 
 # Every code an audit can report, in report order.
 AUDIT_CODES: tuple[str, ...] = (*CODES, DELEGATES_TO_ELECT_UNKNOWN)
+
+SPREADSHEET_ESCAPE = "'"
+SPREADSHEET_ESCAPED = ("=", "+", "-", "@", "\t", "\r", SPREADSHEET_ESCAPE)
+"""First characters of a text cell that a CSV export prefixes with SPREADSHEET_ESCAPE.
+
+A spreadsheet runs a cell that starts with =, +, -, @, a tab or a carriage return as a
+formula (OWASP, "CSV Injection"); the apostrophe makes it text. A cell that already starts
+with an apostrophe gets one more, so that reading back is exact: one leading apostrophe
+before any of these characters is removed, and nothing else is ever changed."""
 
 
 @dataclass(frozen=True)
@@ -117,23 +131,35 @@ def read_sites(rows: Iterable[Mapping[str, str]]) -> list[Site]:
     """Group result rows (one per site and candidate) into sites, in file order."""
     grouped: dict[SiteKey, list[Mapping[str, str]]] = {}
     for row in rows:
-        grouped.setdefault((row["county"], row["precinct"]), []).append(row)
+        key = (_text(row, "county"), _text(row, "precinct"))
+        grouped.setdefault(key, []).append(row)
     return [_site(site_rows) for site_rows in grouped.values()]
+
+
+def from_spreadsheet_cell(text: str) -> str:
+    """A text cell of a CSV export as it was before the export neutralised it."""
+    if text[:1] == SPREADSHEET_ESCAPE and text[1:2] and text[1] in SPREADSHEET_ESCAPED:
+        return text[1:]
+    return text
+
+
+def _text(row: Mapping[str, str], column: str) -> str:
+    return from_spreadsheet_cell(row.get(column) or "")
 
 
 def _site(rows: Sequence[Mapping[str, str]]) -> Site:
     head = rows[0]
     return Site(
-        county=head["county"],
-        precinct=head["precinct"],
-        precinct_id=head.get("precinct_id") or "",
-        names=tuple(row["candidate"] for row in rows),
+        county=_text(head, "county"),
+        precinct=_text(head, "precinct"),
+        precinct_id=_text(head, "precinct_id"),
+        names=tuple(_text(row, "candidate") for row in rows),
         first=tuple(_count(row, "first_alignment") for row in rows),
         final=tuple(_count(row, "final_alignment") for row in rows),
         delegates=tuple(_count(row, "county_delegates") for row in rows),
         is_satellite=any(_is_true(row.get("is_satellite")) for row in rows),
-        status=head.get("status") or "",
-        receipt=head.get("receipt") or "",
+        status=_text(head, "status"),
+        receipt=_text(head, "receipt"),
     )
 
 

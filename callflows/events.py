@@ -38,6 +38,8 @@ class ReportSubmitted:
     received_at: str
     chance: list[str]
     """The groups the chair said won the game of chance, if one decided the delegates."""
+    stir_verstat: str = ""
+    """The carrier's attestation of the caller ID on the call (callflows.trust)."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from callflows.state import (
     step_position,
     total_step,
 )
+from callflows.trust import FULL_ATTESTATION, Trust, report_trust
 
 MAX_SILENCES = 2
 """Re-prompts after silence before the call ends politely."""
@@ -66,6 +67,8 @@ class PrecinctInfo:
     county: str
     delegates_to_elect: int | None
     is_satellite: bool = False
+    chair_phone: str = ""
+    """The chair's registered phone (E.164), "" when none is on file."""
 
 
 class PinCheck(Enum):
@@ -140,24 +143,49 @@ def report_id_for(call_sid: str) -> str:
     return str(uuid.uuid5(REPORT_NAMESPACE, call_sid))
 
 
-def start_call(call_sid: str, caller: str, ctx: Context, *, attested: bool = False) -> Turn:
+def start_call(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "") -> Turn:
     """The first turn of a call: greet and ask for the precinct ID.
 
-    `attested` says the carrier vouched for the caller ID (SHAKEN/STIR level A).
+    `stir_verstat` is the carrier's attestation of the caller ID (Twilio's `StirVerstat`,
+    "" when none came); the call is `attested` when it is level A.
     """
-    state = CallState(call_sid=call_sid, caller=caller, attested=attested)
+    state = CallState(
+        call_sid=call_sid,
+        caller=caller,
+        attested=stir_verstat == FULL_ATTESTATION,
+        stir_verstat=stir_verstat,
+    )
     return _ask(state, ctx, prompts.GREETING)
 
 
-def answer(state: CallState, digits: str | None, ctx: Context) -> Turn:
-    """Advance the call by what the caller keyed at the current step (None means silence)."""
+def answer(
+    state: CallState, digits: str | None, ctx: Context, *, finished_on_key: str = ""
+) -> Turn:
+    """Advance the call by what the caller keyed at the current step (None means silence).
+
+    `finished_on_key` is the key that ended the entry: "#" with no digits is a caller who
+    pressed pound alone, told what to key rather than that nothing was heard."""
     state = state.copy()
     if state.step == DONE:
         return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
+    if (digits is None or digits == "") and finished_on_key == "#":
+        # An unusable entry, not silence: counted as one, so pound alone cannot hold a line.
+        return _invalid(state, ctx, prompts.POUND_ONLY)
     if digits is None or digits == "":
         return _silence(state, ctx)
     state.silences = 0
     return _HANDLERS[step_kind(state.step)](state, digits, ctx)
+
+
+def repeat_prompt(state: CallState, ctx: Context) -> Turn:
+    """Ask the current step's question again, counting nothing.
+
+    For a step retried after a hold (the hotline, not the caller, failed) whose keys could
+    not be carried, such as a PIN: the caller is neither silent nor wrong."""
+    state = state.copy()
+    if state.step == DONE:
+        return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
+    return _ask(state, ctx, prompts.THANKS_FOR_HOLDING)
 
 
 def current_prompt(state: CallState, ctx: Context) -> Prompt:
@@ -450,15 +478,27 @@ def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
 def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:
     if digits == "1":
         submitted = _submitted(state, ctx)
-        return _end(
-            state, EndReason.SUBMITTED, *prompts.receipt(state.receipt), events=(submitted,)
-        )
+        return _end(state, EndReason.SUBMITTED, *_receipt(state, ctx), events=(submitted,))
     if digits == "2":
         return _ask(state, ctx, *_read_back(state, ctx))
     if digits == "3":
         _start_report(state, ctx)
         return _ask(state, ctx, prompts.STARTING_OVER)
     return _invalid(state, ctx, prompts.PRESS_ONE_TWO_OR_THREE)
+
+
+def _receipt(state: CallState, ctx: Context) -> tuple[str, ...]:
+    """The receipt, and why the report waits when the worker will hold it as unverified
+    (callflows.trust decides for both, so the chair hears what will happen)."""
+    assert state.precinct_id is not None
+    info = ctx.services.find_precinct(state.precinct_id)
+    trust = report_trust(state.caller, info.chair_phone if info else "", state.stir_verstat)
+    if trust is Trust.UNATTESTED:
+        return prompts.receipt_to_confirm(state.receipt, prompts.CALL_BACK_UNATTESTED)
+    if trust is Trust.NO_CHAIR_PHONE:
+        return prompts.receipt_to_confirm(state.receipt, prompts.CALL_BACK_NO_CHAIR_PHONE)
+    # Verified, or another number's (quarantined): a leaked PIN's user learns nothing here.
+    return prompts.receipt(state.receipt)
 
 
 def _read_back(state: CallState, ctx: Context) -> list[str]:
@@ -486,6 +526,7 @@ def _submitted(state: CallState, ctx: Context) -> ReportSubmitted:
         flagged=dict(state.flagged),
         received_at=ctx.now,
         chance=[ctx.ballot.groups[g].name for g in state.chance],
+        stir_verstat=state.stir_verstat,
     )
 
 

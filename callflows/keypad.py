@@ -20,7 +20,11 @@ def parse_number(digits: str, *, maximum: int = MAX_FIGURE) -> int | EntryError:
     """A non-negative whole number of at most `maximum`, or why the keys are not one."""
     if not digits.isascii() or not digits.isdigit():
         return EntryError.NOT_DIGITS
-    # Leading zeros are harmless ("007#" is 7), but a run of them must not hide a huge number.
+    # Leading zeros are harmless ("007#" is 7), but a run of them must not hide a huge number;
+    # and a number longer than `maximum` is too large before int() sees it, since Python
+    # refuses to convert more than 4,300 digits (ValueError) and a long one costs time.
+    if len(digits.lstrip("0")) > len(str(maximum)):
+        return EntryError.TOO_LARGE
     value = int(digits)
     if value > maximum:
         return EntryError.TOO_LARGE

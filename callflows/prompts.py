@@ -28,6 +28,8 @@ ASK_PIN = "Key your 6 digit PIN."
 ASK_RESUME = "Press 1 to continue where you left off. Press 2 to start over."
 ASK_CONFIRM = "Press 1 to submit. Press 2 to hear the figures read back. Press 3 to start over."
 NO_INPUT = "I didn't hear anything."
+POUND_ONLY = "You pressed pound without a number. Key the number, then press pound."
+THANKS_FOR_HOLDING = "Thank you for holding."
 THANK_YOU = "Thank you."
 GOING_BACK = "Going back one."
 FIRST_GROUP_ALREADY = "This is the first group; there is nothing before it."
@@ -59,9 +61,15 @@ TROUBLE_CALL_BACK = (
 )
 
 
-def hold_position(position: int) -> str:
+HOLD_GREETING = "Thanks for calling the caucus results hotline."
+LINE_BUSY = "Sorry, all our lines are busy right now. Please call back in a few minutes. Goodbye."
+
+
+def hold_position(position: int, *, first: bool = True) -> str:
+    """A held caller's place in line; only the first announcement thanks them for calling."""
     ahead = "You are next" if position == 1 else f"You are number {position} in line"
-    return f"Thanks for calling the caucus results hotline. {ahead}. Please stay on the line."
+    place = f"{ahead}. Please stay on the line."
+    return f"{HOLD_GREETING} {place}" if first else place
 
 
 def entry_error(error: EntryError, *, maximum: int) -> str:
@@ -199,6 +207,23 @@ def receipt(code: str) -> tuple[str, ...]:
         f"Again: {spoken}.",
         "Thank you. Goodbye.",
     )
+
+
+CALL_BACK_UNATTESTED = (
+    "Because your carrier could not confirm your number, we will call you back on it to confirm."
+)
+"""After "received", to a chair whose report is held because the call was not attested."""
+CALL_BACK_NO_CHAIR_PHONE = (
+    "Because we have no phone number on file for your precinct, we will call you back to confirm."
+)
+"""After "received", to a caller whose precinct has no registered chair phone."""
+
+
+def receipt_to_confirm(code: str, why: str) -> tuple[str, ...]:
+    """The receipt of a report held until the chair is called back; `why` is one of the
+    CALL_BACK sentences, said right after "Your report is received."."""
+    received, *rest = receipt(code)
+    return (received, why, *rest)
 
 
 # --- findings (callflows.findings decides which apply) ------------------------------------

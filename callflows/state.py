@@ -62,6 +62,8 @@ class CallState:
     call_sid: str
     caller: str
     attested: bool = False
+    stir_verstat: str = ""
+    """The carrier's attestation of the caller ID (Twilio's `StirVerstat`), as sent."""
     step: str = PRECINCT
     # Bumped on every answer; action URLs carry it so a repeated or stale request is spotted.
     seq: int = 0

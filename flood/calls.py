@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from callflows import prompts
 from flood.personas import Chair, Prank
-from flood.plan import CHAIR_ATTESTATION
 from softphone import (
     BUSY,
     REJECTED,
@@ -173,6 +172,4 @@ def _thinking(answer: Answer, clock: Clock, rng: random.Random) -> Answer:
 
 
 def _attestation(caller: Chair | Prank) -> dict[str, str] | None:
-    if isinstance(caller, Chair):
-        return {"StirVerstat": CHAIR_ATTESTATION}
     return {"StirVerstat": caller.stir_verstat} if caller.stir_verstat else None

@@ -110,7 +110,11 @@ SCENARIO_OVERRIDES = (
 @click.option(
     "--ivr-capacity", type=click.IntRange(min=1), help="--start-stack: HOTLINE_IVR_CAPACITY."
 )
-@click.option("--hold-max", type=click.IntRange(min=1), help="--start-stack: HOTLINE_HOLD_MAX.")
+@click.option(
+    "--hold-max",
+    type=click.IntRange(1, 5000),
+    help="--start-stack: HOTLINE_HOLD_MAX (Twilio allows 5,000 at most).",
+)
 # Locust
 @click.option(
     "--lines",

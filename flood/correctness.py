@@ -3,8 +3,10 @@
 Per chair: `committed exactly` (committed with exactly the worksheet's figures),
 `flagged as expected` (flagged with exactly the worksheet's figures where `hotline audit`
 finds the worksheet itself inconsistent: about 250 of the 2020 sites; the hotline flags
-those by design), or a mismatch (anything else, listed). Reports made by any other caller
-(leaked PINs, spoofers) must never be committed, and no chair may have been blocked.
+those by design), `awaiting verification` (a chair whose calls the carrier did not attest
+at level A: held as unverified with exactly the worksheet's figures, as the hotline must),
+or a mismatch (anything else, listed). Reports made by any other caller (leaked PINs,
+spoofers) must all be held (quarantined or unverified), and no chair may have been blocked.
 
 It reads every stored report, not only the export's one per precinct, because a leaked
 PIN's quarantined report can be a precinct's latest and a chair may have several.
@@ -31,7 +33,16 @@ from models import Report
 
 COMMITTED_EXACTLY = "committed exactly"
 FLAGGED_AS_EXPECTED = "flagged as expected"
+AWAITING_VERIFICATION = "awaiting verification"
 MISMATCH = "mismatch"
+HELD = frozenset({"quarantined", "unverified"})
+"""The statuses of a report kept out of the results until someone vouches for its caller."""
+VERDICTS = {
+    "committed": COMMITTED_EXACTLY,
+    "flagged": FLAGGED_AS_EXPECTED,
+    "unverified": AWAITING_VERIFICATION,
+}
+"""A chair's verdict when their report has the status expected of it, by that status."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class ChairVerdict:
     county: str
     precinct: str
     expected: str
-    """"committed", or "flagged" where the worksheet itself is inconsistent."""
+    """"committed"; "flagged" where the worksheet itself is inconsistent; "unverified" for
+    a chair whose calls were not attested at level A."""
     verdict: str
     detail: str = ""
 
@@ -96,6 +108,8 @@ class Correctness:
     expected_flagged: int
     prank_reports: Counter[str]
     """Reports by callers other than the precinct's chair, by status."""
+    awaiting_verification: list[str]
+    """Precincts whose unattested chair's report is held, as it must be, until verified."""
     chairs_wrongly_blocked: list[str]
     chairs_held: list[str]
     chairs_without_receipt: list[str]
@@ -106,15 +120,20 @@ class Correctness:
         return self.prank_reports.get("committed", 0)
 
     @property
+    def prank_reports_not_held(self) -> int:
+        """Reports by other callers that are anything but held (committed, flagged, ...)."""
+        return sum(n for status, n in self.prank_reports.items() if status not in HELD)
+
+    @property
     def chairs_correct(self) -> int:
-        return self.verdicts[COMMITTED_EXACTLY] + self.verdicts[FLAGGED_AS_EXPECTED]
+        return sum(self.verdicts[name] for name in VERDICTS.values())
 
     @property
     def holds(self) -> bool:
-        """All chairs correct, no prank report committed, no chair blocked."""
+        """All chairs correct, every prank report held, no chair blocked."""
         return (
             self.chairs_correct == self.chairs
-            and self.prank_reports_committed == 0
+            and self.prank_reports_not_held == 0
             and not self.chairs_wrongly_blocked
         )
 
@@ -126,9 +145,12 @@ class Correctness:
             "committed_exactly": self.verdicts[COMMITTED_EXACTLY],
             "flagged_as_expected": self.verdicts[FLAGGED_AS_EXPECTED],
             "expected_flagged": self.expected_flagged,
+            "awaiting_verification": self.verdicts[AWAITING_VERIFICATION],
+            "awaiting_verification_precincts": self.awaiting_verification,
             "mismatches": [vars(m) for m in self.mismatches],
             "prank_reports": dict(self.prank_reports),
             "prank_reports_committed": self.prank_reports_committed,
+            "prank_reports_not_held": self.prank_reports_not_held,
             "chairs_wrongly_blocked": self.chairs_wrongly_blocked,
             "chairs_held": self.chairs_held,
             "chairs_without_receipt": self.chairs_without_receipt,
@@ -153,6 +175,7 @@ def check(
             prank_reports[report.status] += 1
     verdicts: Counter[str] = Counter()
     mismatches = []
+    awaiting = []
     expected_flagged = 0
     for chair in chairs:
         verdict = judge(chair, by_chair.get(chair.precinct_id, []), table)
@@ -160,6 +183,8 @@ def check(
         verdicts[verdict.verdict] += 1
         if verdict.verdict == MISMATCH:
             mismatches.append(verdict)
+        elif verdict.verdict == AWAITING_VERIFICATION:
+            awaiting.append(chair.precinct_id)
     blocked, held, without_receipt = _chair_calls(calls)
     return Correctness(
         chairs=len(chairs),
@@ -167,6 +192,7 @@ def check(
         mismatches=mismatches,
         expected_flagged=expected_flagged,
         prank_reports=prank_reports,
+        awaiting_verification=sorted(awaiting),
         chairs_wrongly_blocked=blocked,
         chairs_held=held,
         chairs_without_receipt=[pid for pid in without_receipt if pid in phones],
@@ -177,7 +203,8 @@ def judge(chair: Chair, reports: Sequence[StoredReport], table: PrecinctTable) -
     """One chair's verdict from the reports made from their phone."""
     sheet, ballot = chair.sheet, chair.ballot
     findings = worksheet_findings(sheet, ballot, table)
-    expected = "flagged" if findings else "committed"
+    # Unattested, the chair's report is held whatever its figures (before any check of them).
+    expected = "unverified" if not chair.attested else "flagged" if findings else "committed"
     worksheet = {block: sheet.block(ballot, block) for block in BLOCKS}
 
     def verdict(name: str, detail: str = "") -> ChairVerdict:
@@ -195,7 +222,7 @@ def judge(chair: Chair, reports: Sequence[StoredReport], table: PrecinctTable) -
     if statuses[expected] != 1:
         detail = f"statuses {dict(statuses)}; the worksheet audit finds {findings or 'nothing'}"
         return verdict(MISMATCH, detail)
-    return verdict(COMMITTED_EXACTLY if expected == "committed" else FLAGGED_AS_EXPECTED)
+    return verdict(VERDICTS[expected])
 
 
 def _diff(stored: Mapping[str, list[int]], worksheet: Mapping[str, list[int]]) -> str:

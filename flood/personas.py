@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from callflows.ballots import Ballot
 from callflows.state import BLOCKS, DELEGATES
+from callflows.trust import FULL_ATTESTATION
 from flood.worksheets import Worksheet
 from softphone import HANGUP, Answer, GatherPrompt, Keys
 
@@ -41,6 +42,9 @@ class Chair:
     typo_rate: float = 0.0
     drop_at: str = ""
     """A step at which the line drops on the first call ("" for none)."""
+    stir_verstat: str = FULL_ATTESTATION
+    """The carrier's attestation of the chair's calls (Twilio's `StirVerstat`, "" for none):
+    level A for most, anything else for a landline, some carriers, or a call from abroad."""
     calls_made: int = 0
     typos: int = 0
     _fixing: str = ""
@@ -93,6 +97,11 @@ class Chair:
             self._fixing = step
             return f"{value + self.rng.randint(1, 9)}#"
         return f"{value}#"
+
+    @property
+    def attested(self) -> bool:
+        """Whether the carrier vouches for the chair's number (so the report commits)."""
+        return self.stir_verstat == FULL_ATTESTATION
 
     def next_call(self) -> Answer | None:
         """The answer function for the next call, or None when the chair is done."""

@@ -9,18 +9,27 @@ from dataclasses import dataclass
 from callflows.ballots import Ballot
 from callflows.findings import check_report
 from callflows.state import BLOCKS, DELEGATES, FINAL, FIRST
+from callflows.trust import FULL_ATTESTATION
 from flood.personas import PRANK_KINDS, Chair, Prank
 from flood.worksheets import Worksheet
+from ivr.operations import demo_chair_phone
 
-CHAIR_ATTESTATION = "TN-Validation-Passed-A"
+CHAIR_ATTESTATION = FULL_ATTESTATION
+"""An attested chair's `StirVerstat` (level A: the report commits)."""
 SPOOFED_ATTESTATION = "No-TN-Validation"
+UNATTESTED = ("", "No-TN-Validation", "TN-Validation-Passed-B", "TN-Validation-Passed-C")
+"""What an honest chair's call may carry instead of A: nothing at all (many landlines and
+every call from abroad), no validation, or partial (B) or gateway (C) attestation."""
+OUT_OF_STATE = "Out of State Satellite"
+"""The 2020 file's pseudo-county of the 27 satellites outside Iowa, some of them abroad."""
 PIN_GUESSER_CALLS = 4
 REPEAT_DIALER_CALLS = 10
 
 
 def chair_phone(index: int) -> str:
-    """A distinct, valid Iowa number for the index-th chair (never dialled: loopback only)."""
-    return f"+1515{2000000 + index:07d}"
+    """A distinct, valid Iowa number for the index-th chair (never dialled: loopback only);
+    the same numbering as `hotline demo` and `hotline flood --prepare` register."""
+    return demo_chair_phone(index)
 
 
 def prank_phone(index: int) -> str:
@@ -62,11 +71,15 @@ def build_scenario(
     drop_rate: float = 0.0,
     kinds: Sequence[str] = PRANK_KINDS,
     phones: Mapping[str, str] | None = None,
+    unattested_rate: float = 0.0,
+    out_of_state_unattested: bool = False,
 ) -> Scenario:
     """Chairs for `sheets` (one each) and `pranks` hostile callers spread over `kinds`.
 
     A chair calls from `phones[precinct_id]` (the registered phone) when given, else from
-    `chair_phone(index)`.
+    `chair_phone(index)`. A share `unattested_rate` of the chairs (and, with
+    `out_of_state_unattested`, every out-of-state satellite's) call without level-A
+    attestation, so their reports are held as unverified; the rest are attested A.
     """
     rng = random.Random(seed)
     chairs = [
@@ -88,9 +101,19 @@ def build_scenario(
     prank_list = [
         _prank(kinds[i % len(kinds)], i, rng, all_ids, others, chairs, pins) for i in range(pranks)
     ]
+    _attest(chairs, seed, unattested_rate, out_of_state_unattested)
     callers: list[Chair | Prank] = [*chairs, *prank_list]
     rng.shuffle(callers)
     return Scenario(chairs, prank_list, callers)
+
+
+def _attest(chairs: Sequence[Chair], seed: int, rate: float, out_of_state: bool) -> None:
+    # A generator of its own, so the rest of the plan is the same whatever the rate.
+    rng = random.Random(f"{seed}:attestation")
+    for chair in chairs:
+        unattested = rng.random() < rate or (out_of_state and chair.sheet.county == OUT_OF_STATE)
+        choice = rng.choice(UNATTESTED)
+        chair.stir_verstat = choice if unattested else FULL_ATTESTATION
 
 
 def calls_per_prank(kind: str) -> int:

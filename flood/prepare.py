@@ -9,29 +9,12 @@ DATABASE_URL, PIN_KEY, ...).
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from pathlib import Path
 
-from flood.plan import chair_phone
 from ivr import operations
 from ivr.data import PRECINCTS_2020
 from ivr.hotline import Hotline
-
-
-def write_precincts_with_phones(source: Path, out: Path) -> int:
-    """Copy the precincts file, giving the i-th site the chair phone `chair_phone(i)`."""
-    with source.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        columns = [*(reader.fieldnames or []), "chair_phone"]
-    for index, row in enumerate(rows):
-        row["chair_phone"] = chair_phone(index)
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return len(rows)
 
 
 def prepare(hotline: Hotline, pins_out: Path, ballot: str, precincts: Path = PRECINCTS_2020) -> int:
@@ -40,6 +23,6 @@ def prepare(hotline: Hotline, pins_out: Path, ballot: str, precincts: Path = PRE
     operations.register_ballot(hotline, ballot)
     with tempfile.TemporaryDirectory(prefix="hotline-flood-") as directory:
         with_phones = Path(directory) / "precincts.csv"
-        write_precincts_with_phones(precincts, with_phones)
+        operations.write_precincts_with_phones(precincts, with_phones)
         operations.import_precincts(hotline, with_phones, assign_missing_ids=True)
     return operations.issue_pins(hotline, pins_out, force=True).count

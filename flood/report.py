@@ -187,13 +187,17 @@ def _targets(data: dict[str, Any], facts: RunFacts) -> dict[str, dict[str, Any]]
     correctness = facts.correctness
     if correctness is not None:
         targets["chairs_correct"] = _target(
-            "chairs correct (committed exactly, or flagged where the worksheet is inconsistent)",
+            "chairs correct (committed exactly, flagged where the worksheet is inconsistent, "
+            "or unverified exactly where the call was not attested)",
             correctness.chairs_correct,
             correctness.chairs,
             "==",
         )
-        targets["prank_reports_committed"] = _target(
-            "prank reports committed", correctness.prank_reports_committed, 0, "=="
+        targets["prank_reports_not_held"] = _target(
+            "prank reports not held (committed, flagged, ...)",
+            correctness.prank_reports_not_held,
+            0,
+            "==",
         )
         targets["chairs_wrongly_blocked"] = _target(
             "chairs wrongly blocked", len(correctness.chairs_wrongly_blocked), 0, "=="
@@ -360,9 +364,13 @@ def _section_correctness(data: dict[str, Any]) -> list[str]:
         f"- Chairs: {result['chairs']:,}; correct {result['chairs_correct']:,} "
         f"({result['committed_exactly']:,} committed exactly, {result['flagged_as_expected']:,} "
         f"flagged as expected of {result['expected_flagged']:,} whose worksheet the audit finds "
-        f"inconsistent); mismatches {len(result['mismatches'])}",
+        f"inconsistent, {result['awaiting_verification']:,} awaiting verification); "
+        f"mismatches {len(result['mismatches'])}",
+        f"- Awaiting verification (unattested chairs, held as unverified with exactly their "
+        f"worksheet's figures): {result['awaiting_verification']:,} "
+        f"{result['awaiting_verification_precincts'][:20] or ''}",
         f"- Reports by other callers: {result['prank_reports'] or 'none'}; "
-        f"committed: {result['prank_reports_committed']}",
+        f"not held: {result['prank_reports_not_held']}",
         f"- Chairs wrongly blocked: {len(result['chairs_wrongly_blocked'])}"
         f" {result['chairs_wrongly_blocked'][:20] or ''}",
         f"- Chairs held: {len(result['chairs_held'])}; chairs never given a receipt: "

@@ -41,6 +41,9 @@ class ScenarioSpec:
     seed: int = 2020
     ballot: str = "iowa2020-other"
     human_think: bool = True
+    unattested_rate: float = 0.15
+    """Share of chairs whose calls the carrier does not attest at level A (landlines, some
+    carriers); every out-of-state satellite's chair is unattested on top of it."""
 
     def as_dict(self) -> dict[str, object]:
         return {field: getattr(self, field) for field in self.__dataclass_fields__}
@@ -131,6 +134,8 @@ def build_plan(
         typo_rate=spec.typo_rate,
         drop_rate=spec.drop_rate,
         phones={entry.precinct_id: entry.chair_phone for entry in bound},
+        unattested_rate=spec.unattested_rate,
+        out_of_state_unattested=True,
     )
     calling_order = list(scenario.chairs)
     rng.shuffle(calling_order)

@@ -14,6 +14,7 @@ import click
 
 from callflows.audit import AuditSummary, SiteFindings, audit, read_precincts, summarize
 from ivr.data import PRECINCTS_2020
+from ivr.results import spreadsheet_cell
 
 DEFAULT_PRECINCTS = PRECINCTS_2020
 
@@ -89,8 +90,13 @@ def write_findings(path: Path, results: list[SiteFindings]) -> int:
         for result in results:
             site = result.site
             for finding in result.findings:
-                writer.writerow(
-                    (site.county, site.precinct, site.precinct_id, finding.code, finding.written)
+                cells = (
+                    site.county,
+                    site.precinct,
+                    site.precinct_id,
+                    finding.code,
+                    finding.written,
                 )
+                writer.writerow([spreadsheet_cell(cell) for cell in cells])
                 count += 1
     return count

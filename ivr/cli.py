@@ -10,9 +10,11 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from callflows.state import BLOCKS
+from callflows.trust import FULL_ATTESTATION
 from flood.command import flood_command
 from ivr import create_app, operations
 from ivr.audit_command import audit_command
+from ivr.call_log_command import call_log_group
 from ivr.data import PRECINCTS_2020
 from ivr.hotline import current_hotline
 from ivr.jobs_command import jobs_group
@@ -22,6 +24,8 @@ from ivr.settings import SettingsError
 from ivr.staff.commands import staff_group
 
 DEMO_PRECINCTS = PRECINCTS_2020
+DEMO_PRECINCTS_FILE = "demo-precincts.csv"
+"""The demo's copy of the 2020 sites with a chair phone each, next to its pins file."""
 
 
 def _create_app() -> Flask:
@@ -37,6 +41,7 @@ def cli() -> None:
 
 
 cli.add_command(audit_command)
+cli.add_command(call_log_group)
 cli.add_command(flood_command)
 cli.add_command(jobs_group)
 cli.add_command(staff_group)
@@ -104,6 +109,12 @@ def _import_precincts(file: Path, *, assign_missing_ids: bool) -> None:
     )
     for assigned in result.assigned_ids:
         click.echo(f"  assigned precinct ID {assigned}")
+    if result.without_chair_phone:
+        # Said on every import: their reports are held, so staff should know before the night.
+        click.echo(
+            f"{result.without_chair_phone} precinct(s) have no chair phone: their reports "
+            "will be held as unverified until they are confirmed"
+        )
 
 
 @cli.group()
@@ -158,7 +169,11 @@ def results_export(fmt: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text)
+        # Unpublished figures and receipts: written like the pins, mode 0600, no symlinks.
+        try:
+            operations.write_private_text(out, text)
+        except operations.OperationFailed as failure:
+            raise click.ClickException(str(failure)) from failure
         click.echo(f"wrote {out}", err=True)
 
 
@@ -195,14 +210,21 @@ def serve(bind: str | None, workers: int | None, threads: int | None) -> None:
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an rq worker that commits reports to the database."""
+    from ivr.hotline import UnsupportedRedis, check_redis_version, worker_redis
     from queues import blocklist
     from queues.worker import run_worker
 
     hotline = current_hotline()
+    # Checked here too, with Redis required: the web tier starts without an answering
+    # Redis, but a worker can do nothing without one, and its call log needs XAUTOCLAIM.
+    try:
+        check_redis_version(hotline.redis, hotline.settings.redis_url, when_down="raise")
+    except UnsupportedRedis as error:
+        raise click.ClickException(str(error)) from error
     # The call path reads the blocklist from Redis: rebuild it in case Redis lost it.
     with hotline.sessions() as session:
         blocklist.sync(session, hotline.redis)
-    run_worker(hotline.redis, hotline.sessions, burst=burst)
+    run_worker(worker_redis(hotline.settings), hotline.sessions, burst=burst)
 
 
 @cli.command("demo")
@@ -215,10 +237,15 @@ def demo(pins_out: Path | None) -> None:
     the instance folder's dev-sign-in.txt.
     """
     hotline = current_hotline()
+    pins = pins_out or hotline.settings.instance_dir / "pins.csv"
     operations.upgrade_database(hotline)
     _register_ballot(None)
-    _import_precincts(DEMO_PRECINCTS, assign_missing_ids=True)
-    _issue_pins(pins_out or hotline.settings.instance_dir / "pins.csv", force=True)
+    # Every site gets a registered chair phone (Adair "1NW ADAIR", 948199: +15152000000),
+    # so a demo call from it, attested, commits as a real chair's would.
+    with_phones = pins.parent / DEMO_PRECINCTS_FILE
+    operations.write_precincts_with_phones(DEMO_PRECINCTS, with_phones)
+    _import_precincts(with_phones, assign_missing_ids=True)
+    _issue_pins(pins, force=True)
     sign_in = operations.dev_sign_in(hotline)
     if sign_in is not None:
         who = f"{sign_in.name} / {sign_in.password}"
@@ -227,11 +254,18 @@ def demo(pins_out: Path | None) -> None:
 
 @cli.command("call")
 @click.option(
-    "--from", "from_number", required=True, help="The caller's number, e.g. +15155550123."
+    "--from", "from_number", required=True, help="The caller's number, e.g. +15152000000."
 )
 @click.option("--url", default=None, help="The Voice URL (default: PUBLIC_BASE_URL/voice).")
+@click.option(
+    "--stir-verstat",
+    default=FULL_ATTESTATION,
+    show_default=True,
+    help="The carrier's attestation to send as StirVerstat.",
+)
+@click.option("--unattested", is_flag=True, help="Send no StirVerstat (an unattested call).")
 @with_appcontext
-def call(from_number: str, url: str | None) -> None:
+def call(from_number: str, url: str | None, stir_verstat: str, unattested: bool) -> None:
     """Call the hotline from this terminal: hear the prompts, type keys (Enter alone = silence)."""
     from softphone.terminal import run_terminal_call
 
@@ -240,4 +274,58 @@ def call(from_number: str, url: str | None) -> None:
         voice_url=url or f"{settings.public_base_url}/voice",
         auth_token=settings.twilio_auth_token,
         from_number=from_number,
+        stir_verstat="" if unattested else stir_verstat,
     )
+
+
+# --- fixing a chair's night (ivr.staff.chairs, shared with the precinct page) -----------
+
+
+@precincts.command("set-phone")
+@click.argument("precinct_id")
+@click.argument("number")
+@click.option("--reason", required=True, help="Why (goes into the audit trail).")
+@click.option("--name", "chair_name", default="", help="The substitute chair's name.")
+@with_appcontext
+def precincts_set_phone(precinct_id: str, number: str, reason: str, chair_name: str) -> None:
+    """Register NUMBER as the chair's phone of PRECINCT_ID (a substitute chair); audited."""
+    from ivr.staff import chairs
+
+    try:
+        phone = chairs.set_chair_phone(
+            current_hotline(), precinct_id, number, reason, "cli", chair_name=chair_name
+        )
+    except chairs.ChairError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"precinct {precinct_id}: the chair's registered phone is now {phone}")
+
+
+@pins.command("reissue")
+@click.argument("precinct_id")
+@click.option("--reason", required=True, help="Why (goes into the audit trail).")
+@with_appcontext
+def pins_reissue(precinct_id: str, reason: str) -> None:
+    """Issue PRECINCT_ID a new random PIN and print it once (only its HMAC is stored)."""
+    from ivr.staff import chairs
+
+    try:
+        pin = chairs.reissue_pin(current_hotline(), precinct_id, reason, "cli")
+    except chairs.ChairError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"precinct {precinct_id}: new PIN (shown once; the old one no longer works): {pin}")
+
+
+@pins.command("unlock")
+@click.argument("precinct_id")
+@click.option("--reason", required=True, help="Why (goes into the audit trail).")
+@with_appcontext
+def pins_unlock(precinct_id: str, reason: str) -> None:
+    """Lift PRECINCT_ID's PIN lock and forget its wrong PINs; audited."""
+    from ivr.staff import chairs
+
+    try:
+        was_locked = chairs.lift_pin_lock(current_hotline(), precinct_id, reason, "cli")
+    except chairs.ChairError as error:
+        raise click.ClickException(str(error)) from error
+    state = "lifted its PIN lock" if was_locked else "it was not locked"
+    click.echo(f"precinct {precinct_id}: {state}; its wrong PINs are forgotten")

@@ -50,6 +50,16 @@ class PrecinctDirectory:
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
+    def warm(self) -> bool:
+        """Load now if the database answers (at start-up: a web worker that meets a database
+        outage before its first call then still has the precincts). Whether it loaded."""
+        try:
+            self._refresh_if_stale()
+        except Exception as error:
+            log.info("precinct directory not loaded at start (%s)", type(error).__name__)
+            return False
+        return True
+
     def _refresh_if_stale(self) -> None:
         if time.monotonic() - self._loaded_at < self._max_age:
             return
@@ -65,10 +75,15 @@ class PrecinctDirectory:
                 phones = (entry.chair_phone for entry in entries.values())
                 self._chair_phones = frozenset(phone for phone in phones if phone)
                 self._entries = entries
-            except Exception:
+            except Exception as error:
                 if not self._entries:
                     raise
-                log.exception("precinct directory reload failed; serving the cached copy")
+                # One line per failed reload (at most one per max_age), not a traceback:
+                # with the database down, every reload fails the same way.
+                log.warning(
+                    "precinct directory reload failed (%s); serving the cached copy",
+                    type(error).__name__,
+                )
             self._loaded_at = time.monotonic()
         finally:
             self._lock.release()
@@ -86,5 +101,6 @@ def _entry(row: Precinct) -> DirectoryEntry:
         county=row.county,
         delegates_to_elect=row.delegates_to_elect,
         is_satellite=row.is_satellite,
+        chair_phone=row.chair_phone,
     )
     return DirectoryEntry(info=info, pin_hmac=row.pin_hmac, chair_phone=row.chair_phone)

@@ -30,7 +30,7 @@ class QueueDepth:
 
 @dataclass
 class Snapshot:
-    """Live numbers: calls, queues, reports, precincts, screening, latency."""
+    """Live numbers: calls, queues, reports, precincts, screening, latency, dead letters."""
 
     at: float
     calls_in_ivr: int
@@ -45,6 +45,8 @@ class Snapshot:
     screening_15m: dict[str, int]
     latency_ms: dict[str, float]
     totals: dict[str, int] = field(default_factory=dict)
+    call_log_dead_letters: int = 0
+    """Call-log entries the database refused, kept for staff (queues.call_log)."""
 
     @property
     def precincts_outstanding(self) -> int:
@@ -66,9 +68,12 @@ def queue_depths(redis: Redis) -> dict[str, QueueDepth]:
             started=StartedJobRegistry(queue=q).count,
             failed=FailedJobRegistry(queue=q).count,
         )
-    # Call bookkeeping is a stream, not an rq queue; staff see its backlog the same way.
+    # Call bookkeeping is a stream, not an rq queue; staff see its backlog the same way,
+    # and its dead letters (entries the database refused) as its failed ones.
     unread, being_written = call_log.backlog(redis)
-    depths[CALL_LOG_QUEUE] = QueueDepth(queued=unread, started=being_written, failed=0)
+    depths[CALL_LOG_QUEUE] = QueueDepth(
+        queued=unread, started=being_written, failed=call_log.dead_letter_count(redis)
+    )
     return depths
 
 
@@ -93,6 +98,7 @@ def collect(hotline: Hotline) -> Snapshot:
         screening_15m=counters.screening_counts(redis),
         latency_ms=counters.latency_percentiles(redis),
         totals=all_totals,
+        call_log_dead_letters=queues[CALL_LOG_QUEUE].failed,
     )
 
 

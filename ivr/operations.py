@@ -10,7 +10,9 @@ Each function does its work in its own transaction and raises `OperationFailed` 
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,31 @@ def import_precincts(
     return result
 
 
+def demo_chair_phone(index: int) -> str:
+    """The registered chair phone the demo (and the load tester) gives the index-th site of
+    a precincts file: a distinct, valid Iowa number, never dialled (the hotline only ever
+    compares caller IDs with it). Site 0 of the 2020 file, Adair "1NW ADAIR" (948199),
+    gets +15152000000."""
+    return f"+1515{2000000 + index:07d}"
+
+
+def write_precincts_with_phones(source: Path, out: Path) -> int:
+    """Copy the precincts file `source` to `out`, the i-th site with the chair phone
+    `demo_chair_phone(i)`; returns how many sites it wrote."""
+    with source.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        columns = [c for c in reader.fieldnames or [] if c != "chair_phone"] + ["chair_phone"]
+    for index, row in enumerate(rows):
+        row["chair_phone"] = demo_chair_phone(index)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
 def issue_pins(
     hotline: Hotline,
     out: Path,
@@ -94,9 +121,7 @@ def issue_pins(
         if missing:
             query = query.where(Precinct.pin_hmac.is_(None))
         for precinct in session.scalars(query):
-            pin = new_pin()
-            precinct.pin_hmac = pin_hmac(hotline.settings.pin_key, precinct.precinct_id, pin)
-            precinct.pin_issued_at = now
+            pin = issue_precinct_pin(precinct, hotline.settings.pin_key, now)
             rows.append(
                 {
                     "precinct_id": precinct.precinct_id,
@@ -121,6 +146,15 @@ def issue_pins(
     return IssuedPins(len(rows), out)
 
 
+def issue_precinct_pin(precinct: Precinct, pin_key: str, now: datetime | None = None) -> str:
+    """Give one precinct a new random PIN and return it: only its HMAC is stored, so the
+    caller shows or writes it once. The caller commits the session (and audits)."""
+    pin = new_pin()
+    precinct.pin_hmac = pin_hmac(pin_key, precinct.precinct_id, pin)
+    precinct.pin_issued_at = now or datetime.now(UTC)
+    return pin
+
+
 def write_private_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
     """Write a CSV only its owner can read (mode 0600, even if it existed wider)."""
     with _private_file(path, newline="") as handle:
@@ -136,11 +170,54 @@ def write_private_text(path: Path, text: str) -> None:
 
 
 def _private_file(path: Path, newline: str | None = None) -> TextIO:
+    """`path` opened for writing, emptied, as a regular file of ours with mode 0600.
+
+    Never through a symbolic link (one planted at `path` would send the PINs wherever it
+    points), and never into a FIFO, a device, another user's file or a file with a second
+    name (a hard link): each is refused with OperationFailed, before anything is written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # os.open's mode applies only to a file it creates; an old one keeps its own.
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", newline=newline)
+    if path.is_symlink():
+        raise OperationFailed(f"{path} is a symbolic link; refusing to write a private file there")
+    # O_NOFOLLOW refuses a link planted after the check above too; O_NONBLOCK makes a FIFO
+    # fail at once instead of hanging; nothing is truncated before the checks below.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OperationFailed(
+                f"{path} is a symbolic link; refusing to write a private file there"
+            ) from None
+        if error.errno == errno.ENXIO:  # a FIFO (or socket) that nobody reads
+            raise OperationFailed(
+                f"{path} is not a regular file; refusing to write a private file there"
+            ) from None
+        raise OperationFailed(f"cannot write {path}: {error.strerror}") from None
+    try:
+        problem = _not_private(os.fstat(fd))
+        if problem:
+            raise OperationFailed(f"{path} {problem}; refusing to write a private file there")
+        # os.open's mode applies only to a file it creates; an old one keeps its own. The
+        # mode is narrowed before the old contents go and before anything new is written.
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "w", newline=newline, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _not_private(found: os.stat_result) -> str:
+    """What makes an opened file unfit to hold secrets, or "" if nothing does."""
+    if not stat.S_ISREG(found.st_mode):
+        return "is not a regular file"
+    if found.st_uid != os.geteuid():
+        return "belongs to another user"
+    if found.st_nlink > 1:
+        return "has another name (a hard link)"
+    return ""
 
 
 DEV_STAFF_NAME = "dev"

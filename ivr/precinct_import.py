@@ -61,6 +61,9 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     assigned_ids: list[str] = field(default_factory=list)
+    without_chair_phone: int = 0
+    """Imported precincts that have no registered chair phone (none in the file and none
+    stored before): their reports are held as `unverified`, never committed directly."""
 
 
 def read_rows(path: Path, *, assign_missing_ids: bool = False) -> list[PrecinctRow]:
@@ -210,6 +213,8 @@ def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: s
             precinct.chair_name = row.chair_name
         if row.chair_phone:
             precinct.chair_phone = row.chair_phone
+        if not precinct.chair_phone:
+            result.without_chair_phone += 1
         if row.pin:
             precinct.pin_hmac = pin_hmac(pin_key, row.precinct_id, row.pin)
             precinct.pin_issued_at = now
@@ -221,7 +226,11 @@ def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: s
             actor=actor,
             action="precincts.imported",
             subject="precincts",
-            detail={"created": result.created, "updated": result.updated},
+            detail={
+                "created": result.created,
+                "updated": result.updated,
+                "without_chair_phone": result.without_chair_phone,
+            },
         )
     )
     return result

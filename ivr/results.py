@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from callflows.audit import SPREADSHEET_ESCAPE, SPREADSHEET_ESCAPED
 from models import Precinct, Report, ReportStatus
 
 COLUMNS = (
@@ -92,12 +94,34 @@ def _rows(
             }
 
 
-def to_csv(rows: Iterator[dict[str, Any]]) -> str:
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> str:
+    """The rows as CSV (the export's columns by default); every text cell is neutralised
+    for spreadsheets (`spreadsheet_cell`), which `hotline audit` undoes when it reads one."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(
+            {key: spreadsheet_cell(value) if isinstance(value, str) else value
+             for key, value in row.items()}
+        )  # fmt: skip
     return out.getvalue()
+
+
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+"""A cell that is only a number (a phone number in E.164, a negative count) runs nothing."""
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` as a CSV cell that a spreadsheet shows as text and never runs as a formula.
+
+    OWASP's advice against CSV injection: a cell starting with =, +, -, @, a tab or a
+    carriage return gets a leading apostrophe (callflows.audit.SPREADSHEET_ESCAPED, where
+    reading it back is defined).
+    """
+    if text.startswith(SPREADSHEET_ESCAPED) and not PLAIN_NUMBER.fullmatch(text):
+        return SPREADSHEET_ESCAPE + text
+    return text
 
 
 def to_json(rows: Iterator[dict[str, Any]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,14 @@ DEV_SECRETS = {
     "SECRET_KEY": "dev-secret-key",
     "PIN_KEY": "dev-pin-key",
 }
+
+
+MIN_SECRET_LENGTH = 32
+"""Production refuses shorter secrets (Twilio's auth tokens are 32 hex characters)."""
+HOLD_MAX_CEILING = 5000
+"""Twilio's queue ceiling: a hold queue cannot hold more callers than this."""
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(Exception):
@@ -42,6 +51,8 @@ class Settings:
     """Held callers beyond which new unknown callers hear busy."""
     # A bearer token that lets a Prometheus scraper read /metrics without a staff login.
     metrics_token: str = field(default="", repr=False)
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    """Peers whose X-Forwarded-For is believed (the load balancer); by default none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +67,13 @@ class Settings:
 
         def secret(name: str) -> str:
             value = env.get(name, "")
+            if value and profile == "production" and len(value) < MIN_SECRET_LENGTH:
+                # The length only, never the value: this message goes to logs.
+                raise SettingsError(
+                    f"{name} is too short ({len(value)} characters); production needs at least "
+                    f"{MIN_SECRET_LENGTH} random characters (e.g. python -c 'import secrets; "
+                    "print(secrets.token_hex(32))')"
+                )
             if value:
                 return value
             if profile != "production":
@@ -83,14 +101,43 @@ class Settings:
             instance_dir=instance_dir,
             metrics_token=env.get("METRICS_TOKEN", ""),
             ivr_capacity=_whole(env, "HOTLINE_IVR_CAPACITY", 500),
-            hold_max=_whole(env, "HOTLINE_HOLD_MAX", 2000),
+            hold_max=_whole(
+                env,
+                "HOTLINE_HOLD_MAX",
+                2000,
+                maximum=HOLD_MAX_CEILING,
+                why=" (Twilio's queue ceiling)",
+            ),
+            trusted_proxies=_networks(env, "HOTLINE_TRUSTED_PROXIES"),
         )
 
 
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "")
+def _whole(
+    env: Mapping[str, str], name: str, default: int, maximum: int | None = None, why: str = ""
+) -> int:
+    """A whole number setting from 1 (to `maximum`), or `default` when unset."""
+    value = env.get(name, "").strip()
     if value == "":
         return default
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {value!r}")
+    # ASCII digits only, and few of them: int() of "²" or of 5,000 digits raises.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {value[:20]!r}")
+    if maximum is not None and int(value) > maximum:
+        raise SettingsError(f"{name} is {int(value)}; it may be at most {maximum}{why}")
     return int(value)
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[ProxyNetwork, ...]:
+    """Comma-separated addresses or CIDRs (a bare address is a network of one)."""
+    networks = []
+    for item in env.get(name, "").split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list addresses or CIDRs separated by commas; {text[:50]!r} is neither"
+            ) from None
+    return tuple(networks)

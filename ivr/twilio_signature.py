@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
+SIGNATURE_LENGTH = 28
+"""Characters of a base64-encoded HMAC-SHA1 (20 bytes), which is what Twilio sends."""
+
 
 def expected_signature(auth_token: str, url: str, params: MultiDict[str, str]) -> str:
     signed = url + "".join(
@@ -32,7 +35,21 @@ def is_valid(
     auth_token: str, url: str, params: MultiDict[str, str], signature: str, unsigned: frozenset[str]
 ) -> bool:
     """Whether `signature` is Twilio's for this request. Parameters in `unsigned` may have
-    been added after signing; a request is also valid without them."""
+    been added after signing; a request is also valid without them. Never raises: anything
+    that cannot be a signature (empty, not ASCII, not base64 of 20 bytes) is simply invalid."""
+    # compare_digest raises TypeError for a str that is not ASCII, before any comparison: a
+    # header of "é" must be a 403, not a 500. A base64 SHA-1 is 28 ASCII characters.
+    if not signature or len(signature) != SIGNATURE_LENGTH or not signature.isascii():
+        return False
+    try:
+        return _matches(auth_token, url, params, signature, unsigned)
+    except (TypeError, ValueError, UnicodeError):
+        return False
+
+
+def _matches(
+    auth_token: str, url: str, params: MultiDict[str, str], signature: str, unsigned: frozenset[str]
+) -> bool:
     if hmac.compare_digest(expected_signature(auth_token, url, params), signature):
         return True
     validator = RequestValidator(auth_token)

@@ -2,6 +2,9 @@
 
 Every Gather is followed by a Redirect to the same step marked `silence=1`, so a caller
 who keys nothing makes a request of its own and the flow can re-prompt (or say goodbye).
+A Gather that ends on pound also has actionOnEmptyResult, so pound alone reaches its action
+(empty Digits, FinishedOnKey=#) and the flow can tell it from silence (empty Digits, no
+FinishedOnKey), which then also reaches the action rather than the Redirect.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def _gather(prompt: Prompt, seq: int) -> Gather:
     }
     if prompt.num_digits is not None:
         options["num_digits"] = prompt.num_digits
+    if prompt.finish_on_key == "#":
+        options["action_on_empty_result"] = True
     return Gather(**options)
 
 
@@ -82,11 +87,14 @@ def reject(reason: str = "rejected") -> str:
     return str(response)
 
 
-def enqueue(queue_name: str, wait_url: str, then_url: str) -> str:
-    """Put the caller in the hold queue; after <Leave/> they continue at `then_url`."""
+def enqueue(queue_name: str, wait_url: str, action_url: str) -> str:
+    """Put the caller in the hold queue. However they leave it (our <Leave/>, or Twilio
+    refusing them because its queue is full), Twilio requests `action_url` with the
+    QueueResult, so no outcome falls through to a verb that would let them in unchecked."""
     response = VoiceResponse()
-    response.enqueue(queue_name, wait_url=wait_url, wait_url_method="POST")
-    response.redirect(then_url, method="POST")
+    response.enqueue(
+        queue_name, action=action_url, method="POST", wait_url=wait_url, wait_url_method="POST"
+    )
     return str(response)
 
 

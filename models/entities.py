@@ -30,6 +30,10 @@ class ReportStatus(StrEnum):
     """The figures fail a check; a reviewer decides."""
     QUARANTINED = "quarantined"
     """Authenticated by PIN from a number other than the chair's; a reviewer decides."""
+    UNVERIFIED = "unverified"
+    """Authenticated by PIN from the chair's phone on a call the carrier did not attest
+    (level A), or for a precinct with no registered phone; held until it is verified (for
+    now: a reviewer approves it)."""
     CONFLICT = "conflict"
     """Differs from the precinct's committed report; a reviewer decides."""
     DUPLICATE = "duplicate"
@@ -40,7 +44,12 @@ class ReportStatus(StrEnum):
     """A reviewer replaced it with corrected figures (a new report)."""
 
 
-NEEDS_REVIEW = (ReportStatus.FLAGGED, ReportStatus.QUARANTINED, ReportStatus.CONFLICT)
+NEEDS_REVIEW = (
+    ReportStatus.FLAGGED,
+    ReportStatus.QUARANTINED,
+    ReportStatus.UNVERIFIED,
+    ReportStatus.CONFLICT,
+)
 
 
 class Election(Base):
@@ -107,6 +116,8 @@ class Report(Base):
     precinct_pk: Mapped[int] = mapped_column(ForeignKey("precinct.id"))
     call_sid: Mapped[str] = mapped_column(String(64), index=True)
     caller: Mapped[str] = mapped_column(String(64), default="")
+    # The carrier's attestation of the caller ID on the report's call (Twilio's StirVerstat).
+    stir_verstat: Mapped[str] = mapped_column(String(64), default="")
     # Reserved in Redis when issued; not unique here, so a rare clash can never block a commit.
     receipt: Mapped[str] = mapped_column(String(6), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

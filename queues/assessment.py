@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from callflows.caucus import satellite_delegates, sde
 from callflows.findings import TIE_NEEDS_GAME_OF_CHANCE, check_report
-from callflows.phones import e164
 from callflows.state import DELEGATES, FINAL, FIRST
+from callflows.trust import Trust, report_trust
 from models import Precinct, Report, ReportStatus
 
 
@@ -41,11 +41,15 @@ def assess(
     flagged: dict[str, str],
     chance: Sequence[str] = (),
     caller: str | None,
+    stir_verstat: str = "",
 ) -> Assessment:
-    """Assess a new report for `precinct`; `caller` None means a reviewer entered it."""
+    """Assess a new report for `precinct`; `caller` None means a reviewer entered it.
+
+    `stir_verstat` is the carrier's attestation of the call the report came on: without
+    level A (none given included) a report from the chair's phone is only `unverified`."""
     findings = report_findings(precinct, groups, figures, chance)
     return Assessment(
-        status=_status(session, precinct, figures, flagged, findings, caller),
+        status=_status(session, precinct, figures, flagged, findings, caller, stir_verstat),
         findings=findings,
         sdes=[str(sde(n, precinct.sde_per_county_delegate or 0)) for n in figures[DELEGATES]],
     )
@@ -92,14 +96,26 @@ def _status(
     flagged: dict[str, str],
     findings: list[dict[str, Any]],
     caller: str | None,
+    stir_verstat: str,
 ) -> ReportStatus:
-    """Where a new report goes: quarantine, duplicate, conflict, flagged, or the results."""
+    """Where a new report goes: quarantine, unverified, duplicate, conflict, flagged, or
+    the results."""
     if caller is None:
         # A reviewer entered it from a checked worksheet, superseding what was committed.
         return ReportStatus.COMMITTED
-    if precinct.chair_phone and e164(caller) != precinct.chair_phone:
+    trust = report_trust(caller, precinct.chair_phone, stir_verstat)
+    if trust is Trust.OTHER_NUMBER:
         # A right PIN from a number that is not the chair's: perhaps a PIN read off a photo.
         return ReportStatus.QUARANTINED
+    if not trust.commits:
+        # The chair's number without the carrier's level-A attestation (anyone can show
+        # it), or a precinct with no registered phone. Decided before the committed report
+        # is looked at, so a report nobody has verified is never compared with one in the
+        # results: it never becomes a `duplicate` (which would read as a confirmation) nor
+        # a `conflict` (which would tell staff the chair changed their figures), and it
+        # never replaces anything; only a reviewer (later: a call back to the chair's
+        # phone) puts it in the results.
+        return ReportStatus.UNVERIFIED
     committed = session.scalars(
         select(Report)
         .where(Report.precinct_pk == precinct.id, Report.status == ReportStatus.COMMITTED)

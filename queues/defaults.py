@@ -47,3 +47,14 @@ HOLD_STALE_SECONDS = 90
 
 HOLD_POLL_PAUSE_SECONDS = 8
 """Pause between hold announcements (each announcement is a poll of the wait URL)."""
+
+STAFF_SIGN_IN_ACCOUNT_LIMIT = 5
+"""Failed sign-ins to one staff account from one client address before further tries from
+that address are refused (without checking the password) for the rest of the window."""
+
+STAFF_SIGN_IN_ADDRESS_LIMIT = 30
+"""Failed sign-ins from one client address over all accounts before it is refused: looser,
+since several staff may share an office's address, but it stops a sweep of names."""
+
+STAFF_SIGN_IN_WINDOW_SECONDS = 15 * 60
+"""How long failed sign-ins count, from the first one; the refusal ends with the window."""

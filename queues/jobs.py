@@ -12,12 +12,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callflows.events import BlockCompleted, ReportSubmitted, decode_as
-from models import AuditEvent, Precinct, Report, ReportDraft
+from models import AuditEvent, Base, Precinct, Report, ReportDraft
 from queues import runtime
 from queues.assessment import assess
 
@@ -68,12 +68,15 @@ def _build_report(session: Session, submitted: ReportSubmitted) -> Report:
         flagged=submitted.flagged,
         chance=submitted.chance,
         caller=submitted.caller,
+        stir_verstat=submitted.stir_verstat,
     )
     return Report(
         id=submitted.report_id,
         precinct=precinct,
         call_sid=submitted.call_sid,
         caller=submitted.caller,
+        # Bounded to its column; the status above was decided on the whole value.
+        stir_verstat=submitted.stir_verstat[:64],
         receipt=submitted.receipt,
         status=assessment.status.value,
         ballot=submitted.ballot,
@@ -101,6 +104,15 @@ def record_blocks(session: Session, blocks: list[BlockCompleted]) -> None:
     """Keep the completed blocks of reports in progress, applied in the order given (the
     latest call's blocks win). Called by the call log's batch writer (`queues.call_log`)
     with a batch's blocks in stream order; three queries however many blocks."""
+    fitting = []
+    for block in blocks:
+        if (why := unfit_block(block)) is not None:
+            # Not a report anyone can resume (the flow never makes one), and the database
+            # would refuse it: left out rather than failing the others.
+            log.warning("block of call %.64r not kept: %s", block.call_sid, why)
+        else:
+            fitting.append(block)
+    blocks = fitting
     if not blocks:
         return
     precinct_ids = {block.precinct_id for block in blocks}
@@ -130,6 +142,42 @@ def record_blocks(session: Session, blocks: list[BlockCompleted]) -> None:
             drafts[key] = ReportDraft(precinct_id=key[0], caller=key[1], blocks={})
             session.add(drafts[key])
         _keep_block(drafts[key], block)
+
+
+def column_length(entity: type[Base], name: str) -> int:
+    """The length of `entity`'s String column `name`, as the model declares it."""
+    column_type = entity.__table__.c[name].type
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
+
+
+def unfit(value: str, length: int) -> str | None:
+    """Why `value` cannot be stored in a String(`length`) column as it is (PostgreSQL
+    refuses a longer value, and a NUL character in any text; neither database takes a
+    lone surrogate), or None if it can."""
+    if len(value) > length:
+        return f"longer than {length} characters"
+    if "\x00" in value:
+        return "holds a NUL character"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "is not valid text"
+    return None
+
+
+_DRAFT_KEYS = {
+    name: column_length(ReportDraft, name) for name in ("precinct_id", "caller", "call_sid")
+}
+
+
+def unfit_block(block: BlockCompleted) -> str | None:
+    """Why `block` cannot be kept as it is, or None if it can. Its precinct, phone and call
+    are the draft's keys: cut short they could name another's, so they are never cut."""
+    for name, length in _DRAFT_KEYS.items():
+        if (why := unfit(getattr(block, name), length)) is not None:
+            return f"{name} {why}"
+    return None
 
 
 def _keep_block(draft: ReportDraft, completed: BlockCompleted) -> None:

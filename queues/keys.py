@@ -102,6 +102,9 @@ def screening_minute(minute: int) -> str:
 
 CALL_LOG = f"{PREFIX}:call-log"
 """Stream: call events on their way to the database."""
+CALL_LOG_DEAD_LETTERS = f"{CALL_LOG}:dead-letters"
+"""Stream: call-log entries the database refused (or that were no call event), each with
+its error, kept for staff (the most recent queues.call_log.DEAD_LETTERS_KEPT)."""
 
 # --- staff (ivr.staff.access) -----------------------------------------------------------
 
@@ -109,3 +112,14 @@ CALL_LOG = f"{PREFIX}:call-log"
 def staff_session(token: str) -> str:
     """A signed-in staff member's session, by its token."""
     return f"{PREFIX}:staff-session:{token}"
+
+
+def sign_in_attempts(account: str, address: str) -> str:
+    """Counter: sign-ins to one staff account from one client address that did not succeed
+    (ivr.staff.sign_in_guard); `account` is the guard's digest of the name as typed."""
+    return f"{PREFIX}:staff-sign-in:account:{account}:{address}"
+
+
+def sign_in_address_attempts(address: str) -> str:
+    """Counter: sign-ins from one client address, over all accounts, that did not succeed."""
+    return f"{PREFIX}:staff-sign-in:address:{address}"

@@ -8,9 +8,31 @@ ID can be spoofed). Calls from the chair's phone that carrier attestation (SHAKE
 level A) vouches for count apart from the rest, so a spoofer of the chair's number cannot
 use up the real chair's tries. Callers with a withheld number share one count (with four
 times the limit), since they cannot be told apart. The README states the resulting odds.
+
+How the limits hold under concurrency. The PIN itself is compared in Python (an HMAC, in
+ivr.pins), so "may I try?" and "that was wrong" cannot be one Redis step. Instead each try
+*reserves* its failure first: `reserve` is one Lua script that checks the blocks and the
+counts against their limits and, if the try is allowed, increments every counter it would
+count against, atomically. However many web workers guess at once, the counters never pass
+their limits, so at most PRECINCT_PIN_FAILURE_LIMIT tries are ever evaluated for a precinct
+(and NUMBER_PIN_FAILURE_LIMIT for a number). Then:
+
+- a wrong PIN keeps the reservation and `count_failure` adds the rest (the block or lock
+  when a counter reached its limit, the staff totals) on the request's `Writes`;
+- a right PIN gives the reservation back (`refund`), also on the request's `Writes`;
+- a request that fails after reserving gives it back too (`refund` as a cleanup of its
+  abandoned `Writes`): its caller heard no answer, so the try taught them nothing, and the
+  retry (which never carries a PIN) asks for it again. So a failed request counts nothing,
+  and a retried one counts once.
+
+The counters' expiry is set by the script when it creates them (INCR then EXPIRE on a new
+key), which every Redis from 6.2 on runs (EXPIRE ... NX would need Redis 7).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 
@@ -25,6 +47,60 @@ from queues.defaults import (
 WITHHELD_BUCKET = "withheld"
 WITHHELD_LIMIT = 4 * NUMBER_PIN_FAILURE_LIMIT
 
+# KEYS: n counters, then their n block keys. ARGV: the n limits, then the counters' TTL.
+# Refused (a block is set, or a counter is at its limit): {0, index of the limit}.
+# Allowed: {1, each counter's new value}, every counter incremented.
+_RESERVE = """
+local n = #KEYS / 2
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if redis.call('EXISTS', KEYS[n + i]) == 1 or count >= tonumber(ARGV[i]) then
+    return {0, i}
+  end
+end
+local counts = {1}
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[n + 1])
+  end
+  counts[i + 1] = count
+end
+return counts
+"""
+
+# Give a reservation back, unless its counter expired (or was lifted) meanwhile: a DECR
+# would otherwise make a counter of -1 that never expires.
+_REFUND = """
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    redis.call('DECR', KEYS[i])
+  end
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class _Limit:
+    counter: str
+    block: str
+    limit: int
+    refusal: str
+    event: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One PIN try, reserved against the limits (or refused)."""
+
+    refused: str
+    """Why the caller may not try a PIN now ("number_blocked", "precinct_locked"), or ""."""
+    counters: tuple[str, ...] = ()
+    """The failure counters this try was counted against."""
+    reached: tuple[tuple[str, str], ...] = ()
+    """(block key, staff total) of each limit this try reached: set if it is wrong."""
+
 
 def _number_key(number: str) -> str:
     return number or WITHHELD_BUCKET
@@ -32,6 +108,81 @@ def _number_key(number: str) -> str:
 
 def _chair_bucket(precinct_id: str, attested: bool) -> str:
     return f"{precinct_id}:{'attested' if attested else 'unattested'}"
+
+
+def _limits(precinct_id: str, number: str, from_chair_phone: bool, attested: bool) -> list[_Limit]:
+    if from_chair_phone:
+        bucket = _chair_bucket(precinct_id, attested)
+        return [
+            _Limit(
+                keys.pin_failures("chair-phone", bucket),
+                keys.chair_phone_blocked(bucket),
+                CHAIR_PHONE_PIN_FAILURE_LIMIT,
+                "number_blocked",
+                "numbers_blocked",
+            )
+        ]
+    who = _number_key(number)
+    return [
+        _Limit(
+            keys.pin_failures("number", who),
+            keys.number_blocked(who),
+            WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT,
+            "number_blocked",
+            "numbers_blocked",
+        ),
+        _Limit(
+            keys.pin_failures("precinct", precinct_id),
+            keys.precinct_locked(precinct_id),
+            PRECINCT_PIN_FAILURE_LIMIT,
+            "precinct_locked",
+            "precinct_locks",
+        ),
+    ]
+
+
+def reserve(
+    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+) -> Attempt:
+    """May this caller try a PIN for this precinct? If so, the try is counted as a failure
+    until `refund` gives it back (one atomic step: see the module's docstring)."""
+    limits = _limits(precinct_id, number, from_chair_phone, attested)
+    script_keys = [limit.counter for limit in limits] + [limit.block for limit in limits]
+    args = [limit.limit for limit in limits] + [PIN_FAILURE_WINDOW_SECONDS]
+    reply: Any = redis.eval(_RESERVE, len(script_keys), *script_keys, *args)
+    if int(reply[0]) == 0:
+        return Attempt(limits[int(reply[1]) - 1].refusal)
+    counts = [int(count) for count in reply[1:]]
+    reached = tuple(
+        (limit.block, limit.event)
+        for limit, count in zip(limits, counts, strict=True)
+        if count >= limit.limit
+    )
+    return Attempt("", tuple(limit.counter for limit in limits), reached)
+
+
+def refund(client: Redis, attempt: Attempt) -> None:
+    """Give back a reserved try (a right PIN, or a request that failed) on `client`."""
+    if attempt.counters:
+        client.eval(_REFUND, len(attempt.counters), *attempt.counters)
+
+
+def count_failure(client: Redis, attempt: Attempt) -> None:
+    """The reserved try was a wrong PIN: block the number or lock the precinct if it
+    reached a limit, and count it for staff (on `client`, e.g. the request's `Writes`)."""
+    counters.add_event(client, "pin_failures")
+    for block, event in attempt.reached:
+        client.set(block, 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+        counters.add_event(client, event)
+
+
+def record_failure(
+    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+) -> None:
+    """Count a wrong PIN at once (a try reserved and counted in one go), if still allowed."""
+    attempt = reserve(redis, precinct_id, number, from_chair_phone, attested)
+    if not attempt.refused:
+        count_failure(redis, attempt)
 
 
 def number_blocked(redis: Redis, number: str) -> bool:
@@ -50,43 +201,24 @@ def chair_phone_blocked(redis: Redis, precinct_id: str, attested: bool) -> bool:
 def pin_entry_refused(
     redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
 ) -> str:
-    """Why this caller may not try a PIN for this precinct now ("" if they may)."""
-    if from_chair_phone:
-        return "number_blocked" if chair_phone_blocked(redis, precinct_id, attested) else ""
-    if number_blocked(redis, number):
-        return "number_blocked"
-    if precinct_locked(redis, precinct_id):
-        return "precinct_locked"
+    """Why this caller may not try a PIN for this precinct now ("" if they may); a read
+    only, for staff and tests (a call reserves its try with `reserve`)."""
+    for limit in _limits(precinct_id, number, from_chair_phone, attested):
+        count = int(redis.get(limit.counter) or 0)
+        if redis.exists(limit.block) or count >= limit.limit:
+            return limit.refusal
     return ""
 
 
-def record_failure(
-    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
-) -> None:
-    """Count a wrong PIN; block the number or lock the precinct when a limit is reached."""
-    counters.add_event(redis, "pin_failures")
-    if from_chair_phone:
-        bucket = _chair_bucket(precinct_id, attested)
-        if _count(redis, keys.pin_failures("chair-phone", bucket)) == CHAIR_PHONE_PIN_FAILURE_LIMIT:
-            redis.set(keys.chair_phone_blocked(bucket), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
-            counters.add_event(redis, "numbers_blocked")
-        return
-    who = _number_key(number)
-    limit = WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT
-    if _count(redis, keys.pin_failures("number", who)) == limit:
-        redis.set(keys.number_blocked(who), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
-        counters.add_event(redis, "numbers_blocked")
-    if _count(redis, keys.pin_failures("precinct", precinct_id)) == PRECINCT_PIN_FAILURE_LIMIT:
-        redis.set(keys.precinct_locked(precinct_id), 1, ex=PIN_FAILURE_WINDOW_SECONDS)
-        counters.add_event(redis, "precinct_locks")
-
-
-def _count(redis: Redis, key: str) -> int:
+def lift_precinct_lock(redis: Redis, precinct_id: str) -> bool:
+    """Unlock a precinct (staff): delete its lock and its count of wrong PINs. Whether it
+    was locked."""
+    lock = keys.precinct_locked(precinct_id)
     with redis.pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, PIN_FAILURE_WINDOW_SECONDS, nx=True)
-        count, _ = pipe.execute()
-    return int(count)
+        pipe.delete(lock)
+        pipe.delete(keys.pin_failures("precinct", precinct_id))
+        deleted, _ = pipe.execute()
+    return bool(deleted)
 
 
 def locked_precincts(redis: Redis) -> list[str]:

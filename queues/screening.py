@@ -18,11 +18,12 @@ from typing import Protocol
 from redis import Redis
 
 from callflows.phones import NumberKind, read_number
+from callflows.trust import FULL_ATTESTATION
 from queues import admission, blocklist, keys
 from queues.defaults import CALL_RATE_LIMIT, CALL_RATE_WINDOW_SECONDS
 
 ATTESTED = frozenset({"TN-Validation-Passed-A", "TN-Validation-Passed-B"})
-ATTESTED_A = "TN-Validation-Passed-A"
+ATTESTED_A = FULL_ATTESTATION
 """Full attestation: the carrier knows the caller and that they may use this number."""
 
 
@@ -162,11 +163,17 @@ def remember_authenticated(redis: Redis, number: str) -> None:
 
 
 def over_call_rate(redis: Redis, caller: Caller, now: float | None = None) -> bool:
-    """Count this call; True when the number has called more often than the limit allows."""
-    if caller.caller_class == CallerClass.CHAIR or not caller.number:
+    """Count this call; True when the number has called more often than the limit allows.
+
+    Every possible number is counted, valid or not (a spoofer's unassigned numbers too);
+    withheld numbers and `client:`/`sip:` callers have no number to count by."""
+    if caller.caller_class == CallerClass.CHAIR:
+        return False
+    number = caller.number or read_number(caller.raw).e164
+    if not number:
         return False
     window = int((time.time() if now is None else now) // CALL_RATE_WINDOW_SECONDS)
-    key = keys.call_rate(caller.number, window)
+    key = keys.call_rate(number, window)
     with redis.pipeline() as pipe:
         pipe.incr(key)
         pipe.expire(key, CALL_RATE_WINDOW_SECONDS * 2)

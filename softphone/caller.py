@@ -12,6 +12,7 @@ import enum
 import fnmatch
 import math
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,8 +53,49 @@ REQUEST_LIMIT: Final = "request-limit"  # the softphone's safety bound cut the c
 # What Twilio's caller hears when a fetch fails and there is no Fallback URL.
 APPLICATION_ERROR_MESSAGE: Final = "We are sorry, an application error has occurred. Goodbye."
 
+DEFAULT_QUEUE_SIZE: Final = 1000
+"""A Twilio queue's maximum size unless raised through the REST API (Twilio's <Enqueue>
+reference)."""
+
 API_VERSION: Final = "2010-04-01"
 USER_AGENT: Final = "TwilioProxy/1.1"
+
+
+class Queues:
+    """Twilio's call queues as the softphones see them: who waits in which, up to a size.
+
+    Share one between the softphones of a test or a load run so that their calls wait in
+    the same queues; when a queue is at `max_size`, <Enqueue> refuses the next call as
+    Twilio does (QueueResult "queue-full")."""
+
+    def __init__(self, max_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.max_size = max_size
+        self._members: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def join(self, queue_name: str, call_sid: str) -> bool:
+        """Put the call at the end of the queue; False (and nothing changes) when full."""
+        with self._lock:
+            members = self._members.setdefault(queue_name, [])
+            if call_sid in members:
+                return True
+            if len(members) >= self.max_size:
+                return False
+            members.append(call_sid)
+            return True
+
+    def leave(self, queue_name: str, call_sid: str) -> None:
+        with self._lock:
+            members = self._members.get(queue_name, [])
+            if call_sid in members:
+                members.remove(call_sid)
+
+    def place(self, queue_name: str, call_sid: str) -> tuple[int, int]:
+        """(the call's 1-based position, the queue's size)."""
+        with self._lock:
+            members = self._members.get(queue_name, [])
+            position = members.index(call_sid) + 1 if call_sid in members else 0
+            return position, len(members)
 
 
 class HangUp(enum.Enum):
@@ -69,8 +111,8 @@ Keys = str | HangUp | None
 
 # Transcript entries: ("say", text), ("play", url), ("pause", seconds),
 # ("keys", step, keys), ("no-input", step), ("request", url, status, seconds),
-# ("application-error", code, url), ("enqueue", name), ("leave", name), ("hangup",),
-# ("reject", reason), ("limit", what).
+# ("application-error", code, url), ("enqueue", name), ("queue-full", name),
+# ("leave", name), ("hangup",), ("reject", reason), ("limit", what).
 Event = tuple[str | int | float | None, ...]
 
 
@@ -269,6 +311,7 @@ class Softphone:
         clock: Clock | None = None,
         max_requests: int = 500,
         max_queue_polls: int = 100,
+        queues: Queues | None = None,
     ) -> None:
         self.transport = transport
         self.voice_url = voice_url
@@ -283,6 +326,7 @@ class Softphone:
         self.clock = clock or Clock()
         self.max_requests = max_requests
         self.max_queue_polls = max_queue_polls
+        self.queues = queues if queues is not None else Queues()
         self.record = CallRecord(self.call_sid)
         self._answer: Answer | None = None
         self._answered_at: float | None = None
@@ -421,19 +465,36 @@ class Softphone:
         queue_sid = self._queue_sids.setdefault(verb.queue_name, new_sid("QU"))
         entered = self.clock.now
         action = urljoin(url, verb.action) if verb.action else None
+        if not self.queues.join(verb.queue_name, self.call_sid):
+            # Twilio refuses a call to a full queue: it requests the action with
+            # QueueResult=queue-full or, without an action, goes on to the next verb.
+            self._event("queue-full", verb.queue_name)
+            if action:
+                return _Fetch(
+                    action, {"QueueResult": "queue-full", "QueueSid": queue_sid, "QueueTime": "0"}
+                )
+            return None
         self._event("enqueue", verb.queue_name)
+        try:
+            return self._wait_in_queue(url, verb, queue_sid, entered, action)
+        finally:
+            self.queues.leave(verb.queue_name, self.call_sid)
 
+    def _wait_in_queue(
+        self, url: str, verb: Enqueue, queue_sid: str, entered: float, action: str | None
+    ) -> _Fetch | None:
         def queue_params(result: str | None = None) -> dict[str, str]:
             waited = str(int(self.clock.now - entered))
             if result is not None:
                 return {"QueueResult": result, "QueueSid": queue_sid, "QueueTime": waited}
-            # This caller is alone in its queue: first in line, average wait is its own.
+            position, size = self.queues.place(verb.queue_name, self.call_sid)
+            # Average wait: this call's own (the stand-in keeps no history of others').
             return {
-                "QueuePosition": "1",
+                "QueuePosition": str(position),
                 "QueueSid": queue_sid,
                 "QueueTime": waited,
                 "AvgQueueTime": waited,
-                "CurrentQueueSize": "1",
+                "CurrentQueueSize": str(size),
             }
 
         if verb.wait_url is None:

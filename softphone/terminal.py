@@ -9,11 +9,19 @@ import click
 from softphone import HANGUP, Event, GatherPrompt, HttpTransport, Keys, Softphone
 
 HELP = "Type the keys and press Enter (e.g. 948199#). Enter alone is silence; q hangs up."
+FULL_ATTESTATION = "TN-Validation-Passed-A"
+"""What Twilio sends as `StirVerstat` when the carrier vouches for the caller ID: what a
+chair's own mobile phone usually gets, so the terminal sends it unless told otherwise."""
 
 
-def run_terminal_call(*, voice_url: str, auth_token: str, from_number: str) -> None:
-    """Place one call, printing what the caller hears and reading keys from the terminal."""
-    click.echo(f"Calling {voice_url} from {from_number}. {HELP}")
+def run_terminal_call(
+    *, voice_url: str, auth_token: str, from_number: str, stir_verstat: str = FULL_ATTESTATION
+) -> None:
+    """Place one call, printing what the caller hears and reading keys from the terminal.
+
+    `stir_verstat` is sent with every request as Twilio's `StirVerstat` ("" sends none)."""
+    attestation = stir_verstat or "no attestation"
+    click.echo(f"Calling {voice_url} from {from_number} ({attestation}). {HELP}")
     with HttpTransport() as transport:
         phone = Softphone(
             transport,
@@ -22,6 +30,7 @@ def run_terminal_call(*, voice_url: str, auth_token: str, from_number: str) -> N
             from_number=from_number,
             status_callback_url=f"{voice_url.rstrip('/')}/status",
             fallback_url=f"{voice_url.rstrip('/')}/fallback",
+            extra_params={"StirVerstat": stir_verstat} if stir_verstat else None,
         )
         record = phone.call(_ask_terminal)
     for kind, *rest in _after_last_keys(record.transcript):

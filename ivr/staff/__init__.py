@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.staff import (
+    access,
     auth,
     formatting,
     ops,
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     formatting.init_app(app)
+    app.after_request(access.security_headers)

@@ -2,7 +2,8 @@
 
 The page and its JSON (polled every two seconds) show one `ivr.metrics.collect` snapshot;
 each time it is taken, a sample goes into the hour's history for the chart. The page also
-lists failed report jobs, which a reviewer can requeue from it.
+lists failed report jobs, which a reviewer can requeue from it, and the call log's dead
+letters (call events the database refused).
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from ivr.staff import jobs
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.chart import SERIES, Chart, build_chart
 from models import StaffRole
-from queues import counters
+from queues import call_log, counters
 
 bp = staff_blueprint("overview", __name__)
 
 FAILED_JOBS_SHOWN = 50
 """Failed report jobs listed on the page; `hotline jobs failed` lists every one."""
+DEAD_LETTERS_SHOWN = 50
+"""The call log's most recent dead letters listed on the page; `hotline calllog
+dead-letters` lists every one kept."""
 
 
 def take_snapshot(hotline: Hotline) -> tuple[Snapshot, Chart]:
@@ -49,6 +53,7 @@ def index() -> str:
         chart=chart,
         series=SERIES,
         failed_jobs=jobs.failed_jobs(hotline.redis, limit=FAILED_JOBS_SHOWN),
+        dead_letters=call_log.dead_letters(hotline.redis, limit=DEAD_LETTERS_SHOWN),
         can_requeue=current_staff().may(StaffRole.REVIEWER),
     )
 

@@ -2,7 +2,8 @@
 
 A precinct is `outstanding` until any report arrives (the same count the overview shows),
 then `reported`; on top of that it is `committed` once a report is in the results, and
-`flagged`, `quarantined` or `conflict` while a report of that status waits for review.
+`flagged`, `quarantined`, `unverified` or `conflict` while a report of that status waits
+for review.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from models import NEEDS_REVIEW, Precinct, Report, ReportStatus
 
-STATES = ("outstanding", "reported", "committed", "flagged", "quarantined", "conflict")
+STATES = (
+    "outstanding",
+    "reported",
+    "committed",
+    "flagged",
+    "quarantined",
+    "unverified",
+    "conflict",
+)
 """The states staff filter on, in the order a row shows them."""
 PAGE_SIZE = 100
 

@@ -65,6 +65,11 @@ class SnapshotCollector(Collector):
         yield CounterMetricFamily(
             "hotline_rq_abandoned_jobs", "Jobs whose worker died mid-job.", snap.abandoned_jobs
         )
+        yield GaugeMetricFamily(
+            "hotline_call_log_dead_letters",
+            "Call-log entries the database refused, kept for staff (the most recent ones).",
+            snap.call_log_dead_letters,
+        )
         reports = GaugeMetricFamily(
             "hotline_reports",
             "Reports in the database by status (received: all of them).",

@@ -1,6 +1,7 @@
 """Reviewing reports: approve, reject, or replace with corrected figures.
 
-Only reports that need review (flagged, quarantined, conflict) can be approved or rejected;
+Only reports that need review (flagged, quarantined, unverified, conflict) can be approved or
+rejected;
 a committed report can also be corrected. Reports are never deleted and their figures never
 changed: a correction is a new report (source "staff") that points at the one it replaces.
 A precinct has at most one committed report once a reviewer has acted: the one approved or
@@ -163,7 +164,7 @@ def _checked_figures(figures: dict[str, list[int]], groups: int) -> dict[str, li
         values = list(figures.get(block, []))
         if len(values) != groups:
             raise ReviewError(f"{block}: enter a figure for each of the {groups} groups")
-        if any(not isinstance(v, int) or v < 0 or v > MAX_FIGURE for v in values):
+        if any(type(v) is not int or v < 0 or v > MAX_FIGURE for v in values):
             raise ReviewError(f"{block}: every figure is a whole number from 0 to {MAX_FIGURE}")
         checked[block] = values
     return checked

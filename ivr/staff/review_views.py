@@ -51,6 +51,7 @@ def _act(report_id: str, action: str) -> ResponseReturnValue:
     reviewer = current_staff().name
     reason = request.form.get("reason", "")
     try:
+        _check_reason(reason)
         with hotline.sessions.begin() as db:
             if action == "approve":
                 outcome = review.approve(db, report_id, reviewer, reason)
@@ -77,11 +78,33 @@ def _figures_from_form(db: Session, report_id: str) -> dict[str, list[int]]:
         values = []
         for index, group in enumerate(original.groups):
             raw = request.form.get(f"{block}-{index}", "").strip()
-            if not raw.isdigit():
-                raise review.ReviewError(f"{group}, {block}: enter a whole number (0 for none)")
-            values.append(int(raw))
+            values.append(_figure(raw, f"{group}, {block}"))
         figures[block] = values
     return figures
+
+
+MAX_REASON_LENGTH = 2000
+"""A reason is a few sentences for the audit trail."""
+
+
+def _check_reason(reason: str) -> None:
+    # PostgreSQL refuses a NUL byte (a 500 otherwise), and the audit trail is read by people.
+    if len(reason) > MAX_REASON_LENGTH:
+        raise review.ReviewError(f"the reason is at most {MAX_REASON_LENGTH} characters")
+    if any(not c.isprintable() and c not in "\n\r\t" for c in reason):
+        raise review.ReviewError("the reason may not contain control characters")
+
+
+def _figure(raw: str, where: str) -> int:
+    """A figure as typed: ASCII digits only, at most review.MAX_FIGURE."""
+    # str.isdigit() alone accepts "²" (which int() refuses) and other scripts' digits, and
+    # int() of more than 4,300 digits raises: check the digits before converting them.
+    if not (raw.isascii() and raw.isdigit()):
+        raise review.ReviewError(f"{where}: enter a whole number in digits (0 for none)")
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(review.MAX_FIGURE)) or int(digits) > review.MAX_FIGURE:
+        raise review.ReviewError(f"{where}: a figure is at most {review.MAX_FIGURE}")
+    return int(digits)
 
 
 def _message(outcome: review.Outcome) -> str:

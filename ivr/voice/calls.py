@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from callflows import prompts
 from callflows.events import CallEnded, CallStarted, ReportSubmitted
-from callflows.flow import Context, Turn, answer, start_call
+from callflows.flow import Context, Turn, answer, repeat_prompt, start_call
 from callflows.progress import holds_figures
 from callflows.state import Progress
 from ivr import twiml
@@ -42,7 +42,11 @@ MAX_HOLD_RETRIES = 5
 HOLD = "hold"
 """The hold queue's wait URL step."""
 ADMITTED = "admitted"
-"""Where a held caller goes after <Leave/>."""
+"""Where a held caller went after <Leave/> before the Enqueue had an action (kept for calls
+that were held across the upgrade)."""
+DEQUEUED = "dequeued"
+"""The Enqueue's action: Twilio requests it with the QueueResult when the caller leaves
+the hold queue, whether by our <Leave/> or because Twilio refused to queue them."""
 HOLD_QUEUE_NAME = "hotline-hold"
 
 
@@ -61,9 +65,13 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         return _hold(hotline, req)
     with hotline.store.locked(req.call_sid, writes) as loaded:
         if loaded is None:
-            if req.step is None:
+            if not req.step:
+                # /voice, or a path that is none of our steps ("/voice/", "/voice//"): a
+                # call we do not know there is screened as new, never let in unscreened.
                 return _screen(hotline, req, writes)
-            # Let in from the hold queue, or a call whose state expired: start the flow.
+            if req.step == ADMITTED:
+                return _let_in(hotline, req, writes)
+            # A call whose state expired: it was let in once, so start the flow again.
             admission.admit(writes.pipe, req.call_sid)
             return _start(hotline, req, writes)
         state = loaded.state
@@ -71,7 +79,13 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
             return loaded.twiml
         admission.touch(writes.pipe, req.call_sid)
-        turn = answer(state, req.keys, _context(hotline))
+        ctx = _context(hotline, writes)
+        if req.keys is None and req.query.retries > 0:
+            # Retried after a hold without keys (a PIN is never carried): the hotline failed,
+            # not the caller, so this is neither silence nor a wrong entry.
+            turn = repeat_prompt(state, ctx)
+        else:
+            turn = answer(state, req.keys, ctx, finished_on_key=req.finished_on_key)
         body = twiml.render_turn(turn)
         _publish_events(hotline, turn, writes)
         hotline.store.save(writes.pipe, turn.state, body)
@@ -98,11 +112,39 @@ def status(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     return twiml.empty()
 
 
+def dequeued(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
+    """The caller left the hold queue (the Enqueue's action), for the reason in QueueResult."""
+    if not req.call_sid:
+        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
+    if req.queue_result == "leave" or (req.query.retries > 0 and not req.queue_result):
+        # Our <Leave/>: hold_poll gave the call its slot just before. The slot is checked
+        # again, so this path never lets anyone in past capacity. (A retry after a hold has
+        # lost the QueueResult; the same check lets the caller in or queues them again.)
+        with hotline.store.locked(req.call_sid, writes) as loaded:
+            if loaded is not None:
+                return loaded.twiml  # a repeated request: the flow has already begun
+            return _let_in(hotline, req, writes)
+    admission.release(writes.pipe, req.call_sid)
+    if req.queue_result == "hangup":
+        return twiml.empty()  # gone; Twilio ignores the answer
+    # Twilio would not queue the call (queue-full, error, system-shutdown), or the call left
+    # it some way we never use (bridged, redirected): never fall through into the flow,
+    # which would let the caller in with no slot. Busy, and counted.
+    reason = "queue_full" if req.queue_result == "queue-full" else "queue_error"
+    counters.count_screening(writes.pipe, "busy", reason)
+    log.warning("hold queue refused a call: %s", req.queue_result or "no QueueResult")
+    return twiml.say_and_hang_up(prompts.LINE_BUSY)
+
+
 def fallback(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     """Twilio could not use our answer: hold, then retry the step that failed."""
-    parts = urlsplit(req.error_url)
-    log.warning("Twilio fallback: error %s at %s", req.error_code, parts.path)
-    if parts.netloc != urlsplit(hotline.settings.public_base_url).netloc:
+    try:
+        parts = urlsplit(req.error_url)
+        ours = parts.netloc == urlsplit(hotline.settings.public_base_url).netloc
+    except ValueError:  # e.g. "http://[::1/": not a URL we handed out
+        parts, ours = urlsplit(""), False
+    log.warning("Twilio fallback: error %s at %s", req.error_code, voice_path(parts.path))
+    if not ours:
         return twiml.hold_and_retry(prompts.HOLD_ON, retry_url("/voice", StepQuery(), None))
     query = parse_query(dict(parse_qsl(parts.query)))
     if query.retries >= MAX_HOLD_RETRIES:
@@ -111,8 +153,8 @@ def fallback(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     return twiml.hold_and_retry(prompts.HOLD_ON, retry_url(path, query, req.keys))
 
 
-def _context(hotline: Hotline) -> Context:
-    return Context(ballot=hotline.ballot, services=WebServices(hotline), now=_now())
+def _context(hotline: Hotline, writes: Writes) -> Context:
+    return Context(ballot=hotline.ballot, services=WebServices(hotline, writes), now=_now())
 
 
 def _now() -> str:
@@ -132,8 +174,21 @@ def _screen(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         return twiml.reject(decision.action.value)
     _log_call_started(req, caller, decision, writes)
     if decision.action == Action.HOLD:
-        wait_url = f"/voice/{HOLD}?{urlencode({'p': caller.priority})}"
-        return twiml.enqueue(HOLD_QUEUE_NAME, wait_url, f"/voice/{ADMITTED}")
+        return _enqueue(caller.priority)
+    return _start(hotline, req, writes)
+
+
+def _enqueue(priority: int) -> str:
+    query = urlencode({"p": priority})
+    return twiml.enqueue(HOLD_QUEUE_NAME, f"/voice/{HOLD}?{query}", f"/voice/{DEQUEUED}?{query}")
+
+
+def _let_in(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
+    """A held caller let out of the queue: into the flow if they hold (or can take) a
+    slot, else back into the queue (at its end: their slot was lost meanwhile)."""
+    capacity = hotline.settings.ivr_capacity
+    if not admission.try_admit(hotline.redis, req.call_sid, capacity):
+        return _enqueue(req.query.priority)
     return _start(hotline, req, writes)
 
 
@@ -158,12 +213,15 @@ def _hold(hotline: Hotline, req: VoiceRequest) -> str:
     position = admission.hold_poll(hotline.redis, req.call_sid, req.query.priority, capacity)
     if position == 0:
         return twiml.leave()
-    return twiml.hold_announcement(prompts.hold_position(position), HOLD_POLL_PAUSE_SECONDS)
+    # Twilio sends QueueTime with each poll: only the first (0 s in the queue) greets.
+    first = not req.queue_time
+    announcement = prompts.hold_position(position, first=first)
+    return twiml.hold_announcement(announcement, HOLD_POLL_PAUSE_SECONDS)
 
 
 def _start(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
-    attested = req.stir_verstat == screening.ATTESTED_A
-    turn = start_call(req.call_sid, req.caller_id, _context(hotline), attested=attested)
+    ctx = _context(hotline, writes)
+    turn = start_call(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat)
     body = twiml.render_turn(turn)
     hotline.store.create(writes.pipe, turn.state, body)
     return body

@@ -20,13 +20,28 @@ from callflows.phones import Phone, read_number
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 KEYPAD = re.compile(r"[0-9*#]*")
 STEP = re.compile(r"[a-z0-9/]{1,64}")
+CARRIES_KEYS = re.compile(
+    r"precinct|resume|chance|confirm|figure/(first|final|delegates)/[0-9]{1,3}"
+    r"|(total|fix)/(first|final|delegates)"
+)
+"""The steps whose keys a hold-and-retry may carry in its URL: none of them is a secret.
+An allowlist, not a denylist of "/pin": a path we do not recognise (a PIN step spelled
+another way, a stale or foreign ErrorUrl) carries nothing."""
 MAX_DIGITS = 64
-"""Longer than any entry the flow asks for; a longer entry is refused, not truncated."""
+"""Longer than any entry the flow asks for."""
+TOO_MANY_KEYS = "9" * MAX_DIGITS
+"""What the handlers see for keypad keys longer than MAX_DIGITS: an entry the flow refuses
+with its reason (too large, wrong length), never a valid one (cutting "000...05" short
+would make it 0), and never thousands of digits for int() (which refuses more than 4,300)
+or for a retry URL."""
 NOT_KEYS = "?"
 """What the handlers see for `Digits` that are not keypad keys: the flow refuses it as
 "not digits", which is the answer such keys deserve."""
 MAX_TEXT = 128
 MAX_URL = 2048
+MAX_RETRY_URL = 512
+"""What a retry URL can grow to (a 64-character step, its sequence number and at most 64
+carried keys): far below gunicorn's limit_request_line (4094)."""
 CALL_STATUSES = frozenset(
     {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
@@ -106,6 +121,10 @@ class VoiceRequest:
     keys: str | None
     """`Digits` (or the retried keys): keypad keys, NOT_KEYS, or None for none (silence)."""
     finished_on_key: str
+    """`FinishedOnKey`: "#" when the caller ended the entry with pound (with `keys` None:
+    pound alone, which the flow tells apart from silence)."""
+    queue_time: int | None
+    """`QueueTime`: seconds a held caller has waited, sent with each poll of the wait URL."""
     stir_verstat: str
     call_status: str
     """One of Twilio's call statuses, or "" when none (or not one) was sent."""
@@ -128,9 +147,17 @@ class VoiceRequest:
 
 
 def retry_url(path: str, query: StepQuery, keys: str | None) -> str:
-    # Keys go into the URL so the retry answers the same step; a PIN must never reach a URL.
-    carried = keys if keys and not path.endswith("/pin") else None
+    """`path` asked again after a hold, carrying `keys` only for a step on the allowlist."""
+    # Keys go into the URL so the retry answers the same step; a PIN must never reach a URL
+    # (nor, through it, an access log), so only the steps known to hold no secret carry any.
+    carried = keys if keys and keys != NOT_KEYS and carries_keys(path) else None
     return f"{path}?{urlencode(query.with_retry(carried))}"
+
+
+def carries_keys(path: str) -> bool:
+    """Whether a retry of `path` may carry its keys (never for the PIN, or any unknown step)."""
+    step = _step(path)
+    return bool(step) and CARRIES_KEYS.fullmatch(step or "") is not None
 
 
 def parse_request(path: str, form: Mapping[str, str], args: Mapping[str, str]) -> VoiceRequest:
@@ -149,6 +176,7 @@ def parse_request(path: str, form: Mapping[str, str], args: Mapping[str, str]) -
         to=_text(form.get("To", "")),
         keys=keys,
         finished_on_key=_one_of(form.get("FinishedOnKey", ""), frozenset("0123456789*#")),
+        queue_time=_whole(form.get("QueueTime"), MAX_CALL_SECONDS),
         stir_verstat=_text(form.get("StirVerstat", "")),
         call_status=_one_of(form.get("CallStatus", ""), CALL_STATUSES),
         call_duration=_whole(form.get("CallDuration"), MAX_CALL_SECONDS),
@@ -156,6 +184,29 @@ def parse_request(path: str, form: Mapping[str, str], args: Mapping[str, str]) -
         answered_by=_one_of(form.get("AnsweredBy", ""), ANSWERED_BY),
         error_code=_digits_only(form.get("ErrorCode", ""), 8),
         error_url=form.get("ErrorUrl", "")[:MAX_URL],
+    )
+
+
+def unreadable_request(path: str, call_sid: str) -> VoiceRequest:
+    """What is left of a request `parse_request` could not read: its path and call, no keys
+    (built without parsing anything else, so it cannot fail the same way)."""
+    return VoiceRequest(
+        path=voice_path(path),
+        step=_step(path),
+        query=StepQuery(),
+        call_sid=_call_sid(call_sid),
+        caller_id="",
+        to="",
+        keys=None,
+        finished_on_key="",
+        queue_time=None,
+        stir_verstat="",
+        call_status="",
+        call_duration=None,
+        queue_result="",
+        answered_by="",
+        error_code="",
+        error_url="",
     )
 
 
@@ -191,9 +242,10 @@ def _call_sid(value: str) -> str:
 def _keys(value: str | None) -> str | None:
     if value is None or value == "":
         return None
-    if len(value) > MAX_DIGITS or not KEYPAD.fullmatch(value):
+    bounded = value[: MAX_DIGITS + 1]
+    if not KEYPAD.fullmatch(bounded):
         return NOT_KEYS
-    return value
+    return TOO_MANY_KEYS if len(bounded) > MAX_DIGITS else bounded
 
 
 def _text(value: str) -> str:

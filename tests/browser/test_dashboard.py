@@ -48,6 +48,7 @@ def call(live: LiveServer, answer: Answer, from_number: str) -> CallRecord:
             from_number=from_number,
             status_callback_url=f"{live.url}/voice/status",
             fallback_url=f"{live.url}/voice/fallback",
+            extra_params={"StirVerstat": "TN-Validation-Passed-A"},
         )
         return phone.call(answer)
 
@@ -91,7 +92,8 @@ def test_a_reviewer_watches_reports_arrive_and_approves_a_flagged_one(
 ) -> None:
     live = live_server
     hotline: Hotline = live.hotline
-    pins = import_precincts(runner, tmp_path, counties=("Adair", "Adams"))
+    phones = {GREENFIELD[2]: "+15155550101", ADAMS_3[2]: "+15155550102"}
+    pins = import_precincts(runner, tmp_path, counties=("Adair", "Adams"), chair_phones=phones)
     add_staff(hotline, "ana", StaffRole.REVIEWER)
     sign_in(page, live, "ana")
     received = page.locator("""[data-metric='["reports", "received"]']""")

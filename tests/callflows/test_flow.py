@@ -10,6 +10,7 @@ from callflows import flow, prompts
 from callflows.ballots import load_ballot
 from callflows.events import ReportSubmitted
 from callflows.flow import Context, PinCheck, PrecinctInfo, Turn
+from callflows.keypad import EntryError
 from callflows.state import CallState, Progress
 
 BALLOT = load_ballot("iowa2020")
@@ -185,6 +186,37 @@ def test_silence_reprompts_twice_then_ends_politely() -> None:
     assert turn.say == (prompts.SILENT_GOODBYE, prompts.GOODBYE)
 
 
+def test_pound_alone_is_told_apart_from_silence() -> None:
+    call = Call()
+    turn = flow.answer(call.state, "", call.ctx, finished_on_key="#")
+    assert turn.say == (prompts.POUND_ONLY,)
+    assert turn.prompt is not None and turn.prompt.step == "precinct"
+    assert turn.state.silences == 0 and turn.state.errors == 1
+    assert flow.answer(call.state, None, call.ctx, finished_on_key="").say == (prompts.NO_INPUT,)
+
+
+def test_pound_alone_cannot_hold_the_line_open_forever() -> None:
+    call = Call()
+    for _ in range(flow.MAX_ENTRY_ERRORS_UNAUTHENTICATED):
+        call.turn = flow.answer(call.state, None, call.ctx, finished_on_key="#")
+    assert ends_call(call.turn)
+
+
+def test_a_prompt_repeated_after_a_hold_counts_neither_silence_nor_an_error() -> None:
+    call = Call()
+    call.key("948199")
+    call.key(None)  # one real silence at the PIN
+    before = call.state
+    turn = flow.repeat_prompt(before, call.ctx)
+    assert turn.prompt is not None and turn.prompt.step == "pin"
+    assert turn.say == (prompts.THANKS_FOR_HOLDING,)
+    assert turn.state.seq == before.seq + 1, "a new sequence number, so the retry is not stale"
+    assert (turn.state.silences, turn.state.errors, turn.state.pin_failures) == (1, 0, 0)
+    for _ in range(5):  # however many holds, the call is never ended for silence
+        turn = flow.repeat_prompt(turn.state, call.ctx)
+    assert not ends_call(turn) and before.seq == call.state.seq
+
+
 def test_a_total_that_does_not_match_offers_to_rekey_keep_flagged_or_rekey_the_total() -> None:
     call = Call()
     call.sign_in()
@@ -338,3 +370,11 @@ def test_delegates_to_a_nonviable_group_are_read_out_and_can_be_rekeyed() -> Non
     call.key_block(DELEGATES)
     call.key("2")
     assert call.state.step == "confirm" and call.state.flagged == {}
+
+
+def test_thousands_of_digits_are_too_large_not_a_crash() -> None:
+    call = Call()
+    call.sign_in()
+    for digits in ("9" * 5000, "0" * 5000 + "1" * 5):
+        turn = call.key(digits)
+        assert prompts.entry_error(EntryError.TOO_LARGE, maximum=9999) in turn.say

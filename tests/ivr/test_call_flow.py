@@ -14,7 +14,7 @@ from ivr.hotline import Hotline
 from models import Report
 from queues.worker import run_worker
 from softphone import COMPLETED
-from tests.support.calls import chair, place_call
+from tests.support.calls import CALLER, chair, place_call
 from tests.support.data import import_precincts
 
 ADAIR_1NW = ("Adair", "1NW ADAIR")
@@ -33,7 +33,7 @@ def export(runner: FlaskCliRunner) -> list[dict[str, str]]:
 def test_chair_reports_adair_1nw_and_export_holds_its_2020_figures(
     client: FlaskClient, runner: FlaskCliRunner, hotline: Hotline, tmp_path: Path
 ) -> None:
-    pins = import_precincts(runner, tmp_path)
+    pins = import_precincts(runner, tmp_path, chair_phones={"948199": CALLER})
     sheet = load_worksheets()[ADAIR_1NW]
 
     record = place_call(client, chair("948199", pins["948199"], sheet, hotline.ballot))

@@ -15,7 +15,7 @@ from ivr.hotline import Hotline
 from models import Report
 from queues.worker import run_worker
 from softphone import GatherPrompt, Keys
-from tests.support.calls import chair, place_call
+from tests.support.calls import CALLER, chair, place_call
 from tests.support.data import import_precincts
 
 # Black Hawk "WL 4-6" in 2020: Biden had 5 of 34 in the final alignment, below the 6 needed
@@ -34,7 +34,10 @@ def sheet() -> Worksheet:
 
 @pytest.fixture
 def pin(runner: FlaskCliRunner, tmp_path: Path) -> str:
-    return import_precincts(runner, tmp_path, counties=("Black Hawk",))["946634"]
+    phones = {"946634": CALLER}
+    return import_precincts(runner, tmp_path, counties=("Black Hawk",), chair_phones=phones)[
+        "946634"
+    ]
 
 
 def the_report(hotline: Hotline) -> Report:

@@ -125,3 +125,15 @@ def test_wsgi_py_points_at_the_package_app(monkeypatch: pytest.MonkeyPatch, tmp_
     for name in ("wsgi", "ivr.wsgi"):
         # Built from this test's environment: not for any later import to find.
         sys.modules.pop(name, None)
+
+
+def test_a_worker_waits_for_jobs_without_the_webhooks_read_timeout() -> None:
+    # rq blocks for minutes waiting for a job; a 2 s read timeout made each lull look like
+    # a lost connection, and rq backed off up to a minute before a new report was seen.
+    from ivr.hotline import REDIS_TIMEOUT_SECONDS, worker_redis
+    from ivr.settings import Settings
+
+    settings = Settings.from_env({"HOTLINE_PROFILE": "test"})
+    options = worker_redis(settings).connection_pool.connection_kwargs
+    assert options.get("socket_timeout") is None
+    assert options["socket_connect_timeout"] == REDIS_TIMEOUT_SECONDS

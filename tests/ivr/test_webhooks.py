@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from queues.worker import run_worker
 from softphone import COMPLETED, FlaskClientTransport, GatherPrompt, Keys
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.support.calls import chair, place_call
+from tests.support.calls import signed_post as post
+from tests.support.calls import twiml_root as parse
 from tests.support.data import import_precincts
 from tests.support.services import RedisServer
 
@@ -28,22 +29,6 @@ CALL = {
     "From": "+15155550123",
     "To": "+15155550100",
 }
-
-
-def post(
-    client: FlaskClient, path: str, params: Mapping[str, str], token: str = AUTH_TOKEN
-) -> tuple[int, str]:
-    signature = RequestValidator(token).compute_signature(PUBLIC_BASE_URL + path, dict(params))
-    response = client.post(
-        path, data=dict(params), headers={"X-Twilio-Signature": signature}, base_url=PUBLIC_BASE_URL
-    )
-    return response.status_code, response.get_data(as_text=True)
-
-
-def parse(body: str) -> ET.Element:
-    root = ET.fromstring(body)
-    assert root.tag == "Response"
-    return root
 
 
 def test_forged_signature_is_refused_and_changes_nothing(client: FlaskClient, redis: Redis) -> None:

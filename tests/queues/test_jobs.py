@@ -36,6 +36,7 @@ def payload(call_sid: str = "CA" + "3" * 32, **changes: Any) -> dict[str, Any]:
         "flagged": {},
         "received_at": "2020-02-03T21:15:00+00:00",
         "chance": ["Klobuchar"],
+        "stir_verstat": "TN-Validation-Passed-A",
     }  # fmt: skip
     data.update(changes)
     return data

@@ -205,3 +205,30 @@ def test_a_blocked_unassigned_number_is_rejected_before_it_is_set_aside_as_inval
     assert screening.classify(redis, "+1 555 555 0124", "", CHAIRS).caller_class == (
         CallerClass.INVALID
     )
+
+
+def test_a_possible_but_unassigned_number_is_rate_limited_too(redis: Redis) -> None:
+    caller = screening.classify(redis, "+12225550123", "", CHAIRS)
+    assert caller.caller_class == CallerClass.INVALID and caller.number == ""
+    verdicts = [screening.over_call_rate(redis, caller, now=1000.0) for _ in range(8)]
+    assert verdicts == [False] * CALL_RATE_LIMIT + [True, True]
+    # The same number spelled another way is the same number.
+    again = screening.classify(redis, "(222) 555-0123", "", CHAIRS)
+    assert screening.over_call_rate(redis, again, now=1000.0)
+
+
+def test_withheld_and_non_numbers_stay_out_of_the_per_number_rate(redis: Redis) -> None:
+    for raw in ("anonymous", "client:robot", "+266696687"):
+        caller = screening.classify(redis, raw, "", CHAIRS)
+        assert not any(screening.over_call_rate(redis, caller, now=1000.0) for _ in range(10))
+    assert redis.keys("hotline:screening:rate:*") == []
+
+
+def test_staff_lift_a_precinct_lock_and_its_count(redis: Redis) -> None:
+    for n in range(PRECINCT_PIN_FAILURE_LIMIT):
+        pin_guard.record_failure(redis, "948199", f"+1515555{n:04d}", False)
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155559999", False) == "precinct_locked"
+    assert pin_guard.lift_precinct_lock(redis, "948199") is True
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155559999", False) == ""
+    assert pin_guard.locked_precincts(redis) == []
+    assert pin_guard.lift_precinct_lock(redis, "948199") is False, "nothing left to lift"

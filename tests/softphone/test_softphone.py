@@ -31,6 +31,7 @@ from softphone import (
     GatherPrompt,
     HttpTransport,
     Keys,
+    Queues,
     Softphone,
     UnsupportedTwimlError,
     gather_digits,
@@ -355,6 +356,18 @@ def test_action_on_empty_result_posts_empty_digits(hotline: FakeHotline) -> None
     assert record.heard == ["Nothing pressed."]
 
 
+def test_pound_alone_posts_empty_digits_finished_on_pound(hotline: FakeHotline) -> None:
+    menu = VoiceResponse()
+    menu.gather(action="/voice/entry", action_on_empty_result=True)
+    hotline.twiml("/voice/start", menu)
+    hotline.twiml("/voice/entry", say_and_hang_up("Got it."))
+
+    hotline.phone("/voice/start").call(lambda _prompt: "#")
+
+    (posted,) = hotline.posts_to("/voice/entry")
+    assert (posted["Digits"], posted["FinishedOnKey"]) == ("", "#")
+
+
 def test_relative_urls_resolve_against_the_current_document(hotline: FakeHotline) -> None:
     first = VoiceResponse()
     first.gather(num_digits=1, action="3")  # relative to /voice/figure/first/
@@ -587,6 +600,45 @@ def test_the_queue_wait_is_bounded(hotline: FakeHotline) -> None:
 
     assert record.outcome == REQUEST_LIMIT
     assert len(hotline.posts_to("/voice/wait")) == 3
+
+
+def test_a_full_queue_refuses_the_call_to_the_enqueue_action(hotline: FakeHotline) -> None:
+    hotline.twiml("/voice/start", enqueue_document(action="/voice/after-queue"))
+    hotline.route("/voice/wait")(wait_then_leave(after_polls=1_000))
+    hotline.twiml("/voice/after-queue", say_and_hang_up("All lines are busy."))
+    queues = Queues(max_size=1)
+    assert queues.join("chairs", "CA-already-waiting")
+
+    record = hotline.phone("/voice/start", queues=queues).call(silent)
+
+    (posted,) = hotline.posts_to("/voice/after-queue")
+    assert posted["QueueResult"] == "queue-full"
+    assert hotline.posts_to("/voice/wait") == [], "a refused call never waits"
+    assert ("queue-full", "chairs") in record.transcript
+    assert record.heard[-1] == "All lines are busy." and "Back from the queue." not in record.heard
+
+
+def test_a_full_queue_without_an_action_goes_on_to_the_next_verb(hotline: FakeHotline) -> None:
+    hotline.twiml("/voice/start", enqueue_document())
+    queues = Queues(max_size=0)
+
+    record = hotline.phone("/voice/start", queues=queues).call(silent)
+
+    assert record.heard == ["Please hold for a volunteer.", "Back from the queue."]
+
+
+def test_calls_sharing_queues_see_their_place_and_leave_room(hotline: FakeHotline) -> None:
+    queues = Queues(max_size=2)
+    assert queues.join("chairs", "CA-first")
+    hotline.twiml("/voice/start", enqueue_document(action="/voice/after-queue"))
+    hotline.route("/voice/wait")(wait_then_leave(after_polls=0))
+    hotline.twiml("/voice/after-queue", say_and_hang_up("Welcome."))
+
+    hotline.phone("/voice/start", queues=queues).call(silent)
+
+    (wait,) = hotline.posts_to("/voice/wait")
+    assert (wait["QueuePosition"], wait["CurrentQueueSize"]) == ("2", "2")
+    assert queues.place("chairs", "CA-first") == (1, 1), "the call left the queue"
 
 
 def test_leave_outside_a_queue_is_invalid(hotline: FakeHotline) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
 from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
 
 from callflows.ballots import Ballot
+from callflows.trust import FULL_ATTESTATION
 from flood.worksheets import Worksheet
 from softphone import (
     Answer,
@@ -17,16 +22,22 @@ from softphone import (
 )
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 
+CALLER = "+15155550123"
+"""The number `place_call` calls from unless told otherwise: register it as a precinct's
+chair phone (`import_precincts(..., chair_phones={...: CALLER})`) for its reports to commit."""
+
 
 def place_call(
     client: FlaskClient,
     answer: Answer,
     *,
-    from_number: str = "+15155550123",
+    from_number: str = CALLER,
     call_sid: str | None = None,
     transport: Transport | None = None,
-    stir_verstat: str = "",
+    stir_verstat: str = FULL_ATTESTATION,
 ) -> CallRecord:
+    """One call, as Twilio places it; attested at level A unless `stir_verstat` says
+    otherwise ("" sends none)."""
     phone = Softphone(
         transport or FlaskClientTransport(client),
         f"{PUBLIC_BASE_URL}/voice",
@@ -66,3 +77,27 @@ def chair(
         raise AssertionError(f"the chair did not expect step {step!r}: {prompt.text}")
 
     return answer
+
+
+def signed_post(
+    client: FlaskClient,
+    path: str,
+    params: Mapping[str, str],
+    *,
+    token: str = AUTH_TOKEN,
+    signature: str | None = None,
+) -> tuple[int, str]:
+    """POST one webhook as Twilio would, signed with `token` (or with `signature` as given)."""
+    if signature is None:
+        signature = RequestValidator(token).compute_signature(PUBLIC_BASE_URL + path, dict(params))
+    response = client.post(
+        path, data=dict(params), headers={"X-Twilio-Signature": signature}, base_url=PUBLIC_BASE_URL
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def twiml_root(body: str) -> ET.Element:
+    """A TwiML answer parsed, checked to be a <Response>."""
+    root = ET.fromstring(body)
+    assert root.tag == "Response"
+    return root

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from redis import Redis
 
@@ -28,8 +29,12 @@ def live_stack(
     web_workers: int = 2,
     threads: int = 16,
     env: dict[str, str] | None = None,
+    logs: Path | None = None,
 ) -> Iterator[str]:
-    """Start web and workers on loopback; yields the base URL; stops them afterwards."""
+    """Start web and workers on loopback; yields the base URL; stops them afterwards.
+
+    With `logs`, the processes' output goes to web.log and worker-N.log there (else nowhere).
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     environment = {
@@ -42,7 +47,7 @@ def live_stack(
         "PIN_KEY": "test-pin-key",
         **(env or {}),
     }
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     web = [
         HOTLINE,
         "serve",
@@ -53,10 +58,20 @@ def live_stack(
         "--threads",
         str(threads),
     ]
-    processes = [subprocess.Popen(web, env=environment, **quiet)]  # type: ignore[call-overload]
+
+    def output(name: str) -> dict[str, Any]:
+        if logs is None:
+            return quiet
+        logs.mkdir(parents=True, exist_ok=True)
+        handle = (logs / f"{name}.log").open("ab")
+        files.append(handle)
+        return {"stdout": handle, "stderr": subprocess.STDOUT}
+
+    files: list[BinaryIO] = []
+    processes = [subprocess.Popen(web, env=environment, **output("web"))]
     processes += [
-        subprocess.Popen([HOTLINE, "worker"], env=environment, **quiet)  # type: ignore[call-overload]
-        for _ in range(rq_workers)
+        subprocess.Popen([HOTLINE, "worker"], env=environment, **output(f"worker-{index}"))
+        for index in range(rq_workers)
     ]
     try:
         _wait_for_port(port, timeout=30)
@@ -69,6 +84,8 @@ def live_stack(
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for handle in files:
+            handle.close()
 
 
 def wait_until_drained(redis: Redis, timeout: float = 300.0) -> None:

@@ -107,3 +107,34 @@ def test_the_chart_spans_the_last_hour_and_scales_to_its_largest_number() -> Non
     empty = build_chart([], now)
     assert empty.lines == {"calls": "", "hold": "", "queued": ""}
     assert empty.ends == {"calls": None, "hold": None, "queued": None}
+
+
+def test_the_page_lists_the_call_logs_dead_letters_with_their_fields(
+    client: FlaskClient, hotline: Hotline
+) -> None:
+    staff_client(client, hotline, StaffRole.VIEWER)
+    assert 'id="dead-letters"' not in client.get("/staff/").get_data(as_text=True)
+
+    redis = hotline.redis
+    long_sid = "CA" + "9" * 100
+    call_log.add(redis, CallStarted(call_sid=long_sid, at="2020-02-03T19:00:00+00:00",
+                                    from_number="+15155550123"))  # fmt: skip
+    redis.xadd(call_log.STREAM, {"kind": "exploded", "payload": '{"x": "<script>alert(1)"}'})
+    assert call_log.drain(redis, hotline.sessions, "worker-a") == 2
+
+    html = client.get("/staff/").get_data(as_text=True)
+    assert 'id="dead-letters"' in html
+    shown = dict(re.findall(r"data-metric='([^']+)' data-format=\"\w+\">([^<]*)<", html))
+    assert shown['["call_log_dead_letters"]'] == "2"
+    assert shown['["queues", "events", "failed"]'] == "2"
+    table = html.split('id="dead-letters"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(.*?)</td></tr>", table, re.S)
+    assert len(rows) == 2
+    newest, oldest = rows
+    assert "exploded" in newest and "MalformedEvent" in newest
+    assert "<script>" not in html and "x=&lt;script&gt;alert(1)" in newest
+    assert "UnstorableEvent" in oldest and "call_sid longer than 64 characters" in oldest
+    assert f"call_sid={long_sid}" in oldest and "from_number=+15155550123" in oldest
+
+    snapshot = client.get("/staff/overview.json").get_json()["snapshot"]
+    assert snapshot["call_log_dead_letters"] == 2

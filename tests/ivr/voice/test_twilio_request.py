@@ -6,7 +6,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callflows.phones import NumberKind
-from ivr.voice.twilio_request import NOT_KEYS, parse_query, parse_request, retry_url
+from ivr.voice.twilio_request import (
+    MAX_RETRY_URL,
+    NOT_KEYS,
+    TOO_MANY_KEYS,
+    carries_keys,
+    parse_query,
+    parse_request,
+    retry_url,
+)
 
 SID = "CA" + "0123456789abcdef" * 2
 
@@ -49,8 +57,11 @@ def test_fields_that_are_not_what_twilio_sends_are_treated_as_absent() -> None:
 
 
 def test_keys_that_are_not_keypad_keys_reach_the_flow_as_keys_it_refuses() -> None:
-    for digits in ("١٢٣", "12a", "1" * 65, "½"):
+    for digits in ("١٢٣", "12a", "½"):
         assert parse_request("/voice/pin", {"CallSid": SID, "Digits": digits}, {}).keys == NOT_KEYS
+    for digits in ("1" * 65, "0" * 4000 + "5"):
+        keys = parse_request("/voice/pin", {"CallSid": SID, "Digits": digits}, {}).keys
+        assert keys == TOO_MANY_KEYS
     assert parse_request("/voice/pin", {"CallSid": SID}, {}).keys is None
     assert parse_request("/voice/pin", {"CallSid": SID, "Digits": ""}, {}).keys is None
 
@@ -63,6 +74,18 @@ def test_a_retry_carries_the_keys_but_never_a_pin() -> None:
     assert retry_url("/voice/pin", query, "123456") == "/voice/pin?n=4&r=1"
     retried = parse_request("/voice/figure/first/1", {"CallSid": SID}, {"n": "4", "d": "12#"})
     assert retried.keys == "12#"
+
+
+def test_only_steps_on_the_allowlist_carry_their_keys() -> None:
+    carrying = ["/voice/precinct", "/voice/resume", "/voice/chance", "/voice/confirm",
+                "/voice/figure/first/1", "/voice/figure/delegates/13", "/voice/total/final",
+                "/voice/fix/delegates"]  # fmt: skip
+    refusing = ["/voice", "/voice/pin", "/voice/pin/", "/voice/pin/1", "/voice/figure/pin/1",
+                "/voice/figure/first", "/voice/total/pin", "/voice/precinct/pin", "/voice/hold",
+                "/voice/dequeued", "/voice/fallback", "/voice/PIN", "/other/precinct"]  # fmt: skip
+    assert all(carries_keys(path) for path in carrying)
+    assert not any(carries_keys(path) for path in refusing)
+    assert "d=" not in retry_url("/voice/pin/", parse_query({"n": "2"}), "123456")
 
 
 @given(
@@ -87,4 +110,5 @@ def test_any_request_parses_into_bounded_values(
     assert req.call_duration is None or 0 <= req.call_duration <= 24 * 3600
     assert req.query.seq is None or req.query.seq >= 0
     assert req.query.priority in (0, 1)
-    assert retry_url(req.path, req.query, req.keys).startswith(req.path + "?")
+    again = retry_url(req.path, req.query, req.keys)
+    assert again.startswith(req.path + "?") and len(again) <= MAX_RETRY_URL
