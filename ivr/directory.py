@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 class DirectoryEntry:
     info: PrecinctInfo
     pin_hmac: str | None
-    chair_phone: str
+
+    @property
+    def chair_phone(self) -> str:
+        """The chair's registered phone (E.164), "" if none: the flow's own copy."""
+        return self.info.chair_phone
 
 
 class PrecinctDirectory:
@@ -103,4 +107,4 @@ def _entry(row: Precinct) -> DirectoryEntry:
         is_satellite=row.is_satellite,
         chair_phone=row.chair_phone,
     )
-    return DirectoryEntry(info=info, pin_hmac=row.pin_hmac, chair_phone=row.chair_phone)
+    return DirectoryEntry(info=info, pin_hmac=row.pin_hmac)

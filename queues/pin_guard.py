@@ -185,17 +185,8 @@ def record_failure(
         count_failure(redis, attempt)
 
 
-def number_blocked(redis: Redis, number: str) -> bool:
-    return bool(redis.exists(keys.number_blocked(_number_key(number))))
-
-
 def precinct_locked(redis: Redis, precinct_id: str) -> bool:
     return bool(redis.exists(keys.precinct_locked(precinct_id)))
-
-
-def chair_phone_blocked(redis: Redis, precinct_id: str, attested: bool) -> bool:
-    bucket = _chair_bucket(precinct_id, attested)
-    return bool(redis.exists(keys.chair_phone_blocked(bucket)))
 
 
 def pin_entry_refused(
