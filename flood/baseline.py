@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask, Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from flood.servers import free_port, wait_for_port
+from flood.servers import free_port, pinned_to, wait_for_port
 
 
 def bare_app() -> Flask:
@@ -40,18 +40,28 @@ def bare_app() -> Flask:
 
 
 @contextlib.contextmanager
-def serving_bare_app(workers: int, threads: int, log_file: Path) -> Iterator[str]:
-    """Serve the bare app with gunicorn on a free loopback port; yields its Voice URL."""
+def serving_bare_app(
+    workers: int,
+    threads: int,
+    log_file: Path,
+    *,
+    server: str = "gunicorn",
+    cpus: tuple[int, ...] | None = None,
+) -> Iterator[tuple[str, int]]:
+    """Serve the bare app with `server` on a free loopback port (on `cpus`); yields its
+    Voice URL and the server's PID."""
     port = free_port()
     args = [
         sys.executable, "-m", "flood.baseline", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", str(threads),
+        "--workers", str(workers), "--threads", str(threads), "--server", server,
     ]  # fmt: skip
     with log_file.open("w") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=pinned_to(cpus)
+        )
         try:
             wait_for_port(port, timeout=30)
-            yield f"http://127.0.0.1:{port}/voice"
+            yield f"http://127.0.0.1:{port}/voice", process.pid
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -103,14 +113,21 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ivr.server import HotlineServer
+    from ivr.server import SERVERS, HotlineServer, exec_server
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
     args = parser.parse_args(argv)
-    HotlineServer(bare_app, bind=args.bind, workers=args.workers, threads=args.threads).run()
+    if args.server == "gunicorn":
+        HotlineServer(bare_app, bind=args.bind, workers=args.workers, threads=args.threads).run()
+        return
+    exec_server(
+        args.server, "flood.bare_wsgi:app", bind=args.bind, workers=args.workers or 1,
+        threads=args.threads,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

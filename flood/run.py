@@ -195,8 +195,8 @@ def _throughput(
     hotline_rounds: list[Throughput] = []
     bare_rounds: list[Throughput] = []
     with serving_bare_app(
-        stack.web_workers, stack.threads, options.out / "logs" / "bare.log"
-    ) as bare_url:
+        stack.web_workers, stack.threads, options.out / "logs" / "bare.log", server=stack.server
+    ) as (bare_url, _):
         for round_number in range(1, rounds + 1):
             log.info(
                 "throughput round %s of %s: the hotline, then a bare Flask Gather endpoint, "

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -57,9 +57,15 @@ class RedisServer:
     """
 
     def __init__(
-        self, directory: Path, *, appendonly: bool = True, appendfsync: str = "always"
+        self,
+        directory: Path,
+        *,
+        appendonly: bool = True,
+        appendfsync: str = "always",
+        cpus: tuple[int, ...] | None = None,
     ) -> None:
         self.directory = directory
+        self.cpus = cpus
         self.port = free_port()
         self.appendonly = appendonly
         self.appendfsync = appendfsync
@@ -79,7 +85,12 @@ class RedisServer:
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", self.appendfsync,
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=pinned_to(self.cpus),
+        )
         wait_for_port(self.port)
         self._wait_until_loaded()
 
@@ -108,6 +119,14 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def pinned_to(cpus: tuple[int, ...] | None) -> Callable[[], None] | None:
+    """A `preexec_fn` that pins a child process (and all it starts) to `cpus`."""
+    if cpus is None:
+        return None
+    chosen = set(cpus)
+    return lambda: os.sched_setaffinity(0, chosen)
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

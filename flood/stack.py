@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from flood.servers import RedisServer, free_port, fresh_postgres_database, wait_for_port
+from flood.servers import (
+    RedisServer,
+    free_port,
+    fresh_postgres_database,
+    pinned_to,
+    wait_for_port,
+)
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 STOP_SECONDS = 20
@@ -41,6 +47,10 @@ class StackOptions:
     ivr_capacity: int | None = None
     hold_max: int | None = None
     ballot: str = "iowa2020-other"
+    server: str = "gunicorn"
+    """The web tier's WSGI server (`hotline serve --server`)."""
+    cpus: tuple[int, ...] | None = None
+    """Pin Redis, the web tier and the workers to these CPUs (None: wherever the OS likes)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Stack:
     pins_file: Path
     environment: dict[str, str] = field(repr=False)
     """The hotline's environment, for anything else started against it."""
+    ballot: str = "iowa2020-other"
+    pids: dict[str, int] = field(default_factory=dict)
+    """The processes started: "redis", "web", "worker0", ... (those given are not ours)."""
 
 
 def hotline_environment(options: StackOptions, base_url: str, workdir: Path) -> dict[str, str]:
@@ -79,8 +92,9 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
     """Start (what is missing of) the stack, load it, yield it, stop what we started."""
     workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
+    pids: dict[str, int] = {}
     with contextlib.ExitStack() as started:
-        redis_url = options.redis_url or _start_redis(started, workdir)
+        redis_url = options.redis_url or _start_redis(started, workdir, options.cpus, pids)
         database_url = options.database_url or started.enter_context(
             fresh_postgres_database("hotline_flood")
         )
@@ -101,33 +115,49 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
         web = [
             HOTLINE, "serve", "--bind", f"127.0.0.1:{port}",
             "--workers", str(options.web_workers), "--threads", str(options.threads),
+            "--server", options.server,
         ]  # fmt: skip
-        started.enter_context(_process(web, env, logs / "web.log"))
+        pids["web"] = started.enter_context(_process(web, env, logs / "web.log", options.cpus))
         worker = [HOTLINE, "worker"]
         if options.rq_nice:
             worker = ["nice", "-n", str(options.rq_nice), *worker]
         for index in range(options.rq_workers):
-            started.enter_context(_process(worker, env, logs / f"worker{index}.log"))
+            log_file = logs / f"worker{index}.log"
+            pids[f"worker{index}"] = started.enter_context(
+                _process(worker, env, log_file, options.cpus)
+            )
         wait_for_port(port, timeout=60)
-        yield Stack(base_url, env["TWILIO_AUTH_TOKEN"], database_url, redis_url, pins_file, env)
+        yield Stack(
+            base_url, env["TWILIO_AUTH_TOKEN"], database_url, redis_url, pins_file, env,
+            ballot=options.ballot, pids=pids,
+        )  # fmt: skip
 
 
-def _start_redis(started: contextlib.ExitStack, workdir: Path) -> str:
+def _start_redis(
+    started: contextlib.ExitStack, workdir: Path, cpus: tuple[int, ...] | None, pids: dict[str, int]
+) -> str:
     directory = workdir / "redis"
     directory.mkdir(exist_ok=True)
-    server = RedisServer(directory, appendfsync="everysec")
+    server = RedisServer(directory, appendfsync="everysec", cpus=cpus)
     server.start()
     started.callback(server.stop)
+    if server.process is not None:
+        pids["redis"] = server.process.pid
     return server.url
 
 
 @contextlib.contextmanager
-def _process(args: list[str], env: dict[str, str], log_file: Path) -> Iterator[None]:
-    """A child process with its output in `log_file`; terminated (then killed) afterwards."""
+def _process(
+    args: list[str], env: dict[str, str], log_file: Path, cpus: tuple[int, ...] | None = None
+) -> Iterator[int]:
+    """A child process with its output in `log_file` (on `cpus`, with every process it
+    starts); yields its PID; terminated (then killed) afterwards."""
     with log_file.open("w") as out:
-        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=pinned_to(cpus)
+        )
         try:
-            yield
+            yield process.pid
         finally:
             _stop(process, out)
 

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from callflows.state import BLOCKS
 from callflows.trust import FULL_ATTESTATION
+from flood.capacity_command import capacity_command
 from flood.command import flood_command
 from ivr import create_app, operations
 from ivr.audit_command import audit_command
@@ -43,6 +44,7 @@ def cli() -> None:
 cli.add_command(audit_command)
 cli.add_command(call_log_group)
 cli.add_command(flood_command)
+cli.add_command(capacity_command)
 cli.add_command(jobs_group)
 cli.add_command(staff_group)
 
@@ -193,16 +195,33 @@ def results_export(fmt: str, out: Path | None) -> None:
     default=None,
     help="Threads per process (default: HOTLINE_THREADS, else 8).",
 )
-def serve(bind: str | None, workers: int | None, threads: int | None) -> None:
+@click.option(
+    "--server",
+    type=click.Choice(["gunicorn", "granian", "uwsgi"]),
+    default="gunicorn",
+    show_default=True,
+    help="The WSGI server.",
+)
+def serve(bind: str | None, workers: int | None, threads: int | None, server: str) -> None:
     """Serve the webhooks with gunicorn (gthread), configured by ivr/gunicorn_config.py.
 
     The same configuration as `gunicorn --config python:ivr.gunicorn_config ivr.wsgi:app`;
     the options given here override it.
     """
-    from ivr.server import HotlineServer
+    from ivr import gunicorn_config
+    from ivr.server import HotlineServer, exec_server
 
     _create_app()  # fail fast, with a one-line message, on bad settings
-    HotlineServer(_create_app, bind=bind, workers=workers, threads=threads).run()
+    if server == "gunicorn":
+        HotlineServer(_create_app, bind=bind, workers=workers, threads=threads).run()
+        return
+    exec_server(
+        server,
+        "ivr.wsgi:app",
+        bind=bind or gunicorn_config.bind,
+        workers=workers or gunicorn_config.workers,
+        threads=threads or gunicorn_config.threads,
+    )
 
 
 @cli.command("worker")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
 from flask import Flask
 from gunicorn.app.base import Application
@@ -39,3 +43,31 @@ class HotlineServer(Application):  # type: ignore[misc]
 
     def load(self) -> Flask:
         return self.factory()
+
+
+SERVERS = ("gunicorn", "granian", "uwsgi")
+"""The WSGI servers `hotline serve --server` can run the app under."""
+
+
+def exec_server(server: str, target: str, *, bind: str, workers: int, threads: int) -> NoReturn:
+    """Replace this process with `server` serving the WSGI app at `target` ("module:app").
+
+    For granian and uWSGI; gunicorn runs in-process through `HotlineServer`."""
+    host, _, port = bind.rpartition(":")
+    binary = str(Path(sys.executable).parent / server)
+    if server == "granian":
+        args = [
+            binary, "--interface", "wsgi", "--host", host, "--port", port,
+            "--workers", str(workers), "--blocking-threads", str(threads),
+            "--no-ws", "--http", "1", target,
+        ]  # fmt: skip
+    elif server == "uwsgi":
+        module, _, attribute = target.partition(":")
+        args = [
+            binary, "--http-socket", bind, "--module", f"{module}:{attribute}", "--master",
+            "--processes", str(workers), "--threads", str(threads), "--die-on-term",
+            "--need-app", "--lazy-apps", "--disable-logging",
+        ]  # fmt: skip
+    else:
+        raise ValueError(f"exec_server runs granian or uwsgi, not {server!r}")
+    os.execv(binary, args)
