@@ -42,6 +42,7 @@ from flood.machine import machine_facts
 from flood.personas import Chair
 from flood.scenarios import PinEntry, read_pins
 from flood.stack import Stack, StackOptions, local_stack
+from flood.web_profile import CATEGORIES, OTHER, breakdown, start_recording
 from flood.worksheets import load_worksheets
 from flood.wrk import PreparedRequest, Replay, replay, write_request_files
 from queues import call_log, keys
@@ -104,6 +105,8 @@ class CapacityOptions:
     rq_nice: int = 0
     database_url: str | None = None
     bare: bool = True
+    profile: bool = False
+    """Record the web process with py-spy during each kind (flood/web_profile.py)."""
 
 
 @dataclass
@@ -129,6 +132,8 @@ class Measured:
     backlog_before: int
     """Call-log entries and report jobs still queued when the run began."""
     sample: str = ""
+    profile: dict[str, float] = field(default_factory=dict)
+    """Share of the web process's GIL-holding samples by part of the webhook."""
 
 
 @dataclass
@@ -215,6 +220,12 @@ class Prober:
         prefix = self.work / f"requests-{kind.name}"
         write_request_files(requests, prefix, self.options.generator_threads)
         backlog = self._wait_for_backlog()
+        profile_file = self.work / f"profile-{kind.name}.txt"
+        recorder = (
+            start_recording(self.stack.pids["web"], self.options.seconds - 0.5, profile_file)
+            if self.options.profile
+            else None
+        )
         with _cpu_watch(self.stack.pids, self.options.server_cpus) as watched:
             result = replay(
                 self.stack.base_url,
@@ -225,11 +236,17 @@ class Prober:
                 connections=self.options.connections,
                 cpus=self.options.generator_cpus,
             )
+        shares: dict[str, float] = {}
+        if recorder is not None:
+            recorder.wait(timeout=60)
+            shares = breakdown(profile_file.read_text()) if profile_file.exists() else {}
         for path in self.work.glob(f"requests-{kind.name}.*"):
             path.unlink()
         self._forget(self.copied)
         self.copied = []
-        return _measured(server, kind, result, watched, backlog)
+        measured = _measured(server, kind, result, watched, backlog)
+        measured.profile = shares
+        return measured
 
     def _forget(self, sids: list[str]) -> None:
         """Drop the copied calls of an in-call kind, so they hold no IVR slot afterwards."""
@@ -635,12 +652,12 @@ def render_markdown(report: CapacityReport) -> str:
         f"{options['seconds']:g} s; every request to a call of its own, signed ahead.",
         "",
         "| server | kind | path measured | req/s | took the path | other | errors | "
-        "p50 / p99 ms | server core busy | generator CPU | stack CPU (web, redis, worker) |",
+        "p50 / p99 ms | server core busy | generator CPU | stack CPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in report.results:
         cpu = result.stack_cpu
-        stack = ", ".join(f"{cpu[name]:.0%}" for name in ("web", "redis", "worker") if name in cpu)
+        stack = ", ".join(f"{name} {share:.0%}" for name, share in cpu.items())
         flag = " (ran out of requests)" if result.exhausted else ""
         lines.append(
             f"| {result.server} | {result.kind} | {result.path} | "
@@ -649,6 +666,19 @@ def render_markdown(report: CapacityReport) -> str:
             f"{result.server_core_busy:.0%} | {result.generator_cpu:.0%} | {stack} |"
         )
     lines += ["", "Generator CPU below 100 % means wrk had headroom: the server was the limit."]
+    profiled = [r for r in report.results if r.profile]
+    if profiled:
+        names = [name for name, _ in CATEGORIES] + [OTHER]
+        lines += [
+            "",
+            "## Where the web process's time goes (py-spy --gil, share of samples)",
+            "",
+            "| server | kind | " + " | ".join(names) + " |",
+            "|---|---|" + "---|" * len(names),
+        ]
+        for r in profiled:
+            cells = " | ".join(f"{r.profile.get(name, 0):.0%}" for name in names)
+            lines.append(f"| {r.server} | {r.kind} | {cells} |")
     samples = [r for r in report.results if r.other and r.sample]
     if samples:
         lines += ["", "## Answers that took another path (first of each)", ""]

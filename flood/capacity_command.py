@@ -58,6 +58,7 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
               help="Run the worker at this lower CPU priority.")  # fmt: skip
 @click.option("--database-url", help="A PostgreSQL server to create the database on.")
 @click.option("--no-bare", is_flag=True, help="Skip the bare Flask endpoint.")
+@click.option("--profile", is_flag=True, help="Profile the web process with py-spy per kind.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports/capacity"), show_default=True)  # fmt: skip
 def capacity_command(**opts: object) -> None:
@@ -74,6 +75,7 @@ def capacity_command(**opts: object) -> None:
         rq_nice=int(opts["rq_nice"]),  # type: ignore[call-overload]
         database_url=opts["database_url"] or None,  # type: ignore[arg-type]
         bare=not opts["no_bare"],
+        profile=bool(opts["profile"]),
     )
     out = opts["out"]
     assert isinstance(out, Path)

@@ -60,4 +60,9 @@ fi
 # The lock as constraints, not requirements: the extras and the editable install still come
 # from pyproject.toml, and every package they pull in is held to the locked version.
 .venv/bin/python -m pip install --quiet -c "$LOCK" -e "$PACKAGE"
+# wrk: the C load generator `hotline capacity` replays requests with (Debian's package).
+if ! command -v wrk >/dev/null; then
+  echo "Installing wrk ..."
+  apt_install wrk || echo "Could not install wrk: \`hotline capacity\` needs it (apt-get install wrk)." >&2
+fi
 echo "Installed the hotline into .venv"
