@@ -642,7 +642,7 @@ def render_markdown(report: CapacityReport) -> str:
         "",
         f"Command: `{report.command}`",
         "",
-        f"Machine: {report.machine.get('summary', '')}",
+        f"Machine: {_machine(report.machine)}",
         "",
         f"The stack (one web process with {options['threads']} threads, its Redis and one rq "
         f"worker at nice {options['rq_nice']}) on CPU {_cpus(options['server_cpus'])}; "
@@ -684,6 +684,13 @@ def render_markdown(report: CapacityReport) -> str:
         lines += ["", "## Answers that took another path (first of each)", ""]
         lines += [f"- {r.server} {r.kind}: `{r.sample[:200]}`" for r in samples]
     return "\n".join(lines) + "\n"
+
+
+def _machine(facts: Mapping[str, Any]) -> str:
+    return (
+        f"{facts.get('cores')} cores ({facts.get('cpu')}), {facts.get('memory_gib')} GiB, "
+        f"Python {facts.get('python')}, load average {facts.get('load_average')} before the run"
+    )
 
 
 def _cpus(cpus: Sequence[int]) -> str:

@@ -64,7 +64,7 @@ def exec_server(server: str, target: str, *, bind: str, workers: int, threads: i
     elif server == "uwsgi":
         module, _, attribute = target.partition(":")
         args = [
-            binary, "--http11-socket", bind, "--http-keepalive", "5",
+            binary, "--http11-socket", bind,
             "--module", f"{module}:{attribute}", "--master",
             "--processes", str(workers), "--threads", str(threads), "--die-on-term",
             "--need-app", "--lazy-apps", "--disable-logging",

@@ -11,10 +11,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
+from flood.baseline import serving_bare_app
 from flood.capacity import KIND_NAMES, answer_marker
 from flood.web_profile import OTHER, breakdown, categorize
 from flood.wrk import PreparedRequest, write_request_files
@@ -94,3 +97,22 @@ def test_profile_samples_go_to_the_innermost_frame_outside_the_standard_library(
         "_runner (granian/wsgi.py:57);render_turn (ivr/twiml.py:41) 1\n"
     )
     assert breakdown(raw) == {"hotline: state, screening, counters": 0.75, "rendering TwiML": 0.25}
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian", "uwsgi"])
+def test_each_server_of_the_comparison_serves_the_bare_endpoint(
+    server: str, tmp_path: Path
+) -> None:
+    with serving_bare_app(1, 2, tmp_path / "bare.log", server=server) as (voice_url, pid):
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = requests.post(voice_url, data={"CallSid": "CA1"}, timeout=5)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert pid > 0
+    assert answer.status_code == 200
+    assert answer_marker(answer.text) == 'action="/voice/figure/first/1?'
