@@ -10,6 +10,7 @@ blocklist before it sets an invalid caller aside.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +22,8 @@ WITHHELD = frozenset(
 """How a withheld caller ID arrives (Twilio shows one as "anonymous" or "+266696687",
 ANONYMOUS on a keypad)."""
 DEFAULT_REGION = "US"
+NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
+"""A North American number in E.164, as Twilio writes `From`."""
 
 
 class NumberKind(StrEnum):
@@ -52,10 +55,16 @@ def read_number(text: str) -> Phone:
         return Phone(NumberKind.WITHHELD, "")
     if ":" in raw:
         return Phone(NumberKind.NOT_A_NUMBER, "")
-    try:
-        parsed = phonenumbers.parse(raw, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return Phone(NumberKind.NOT_A_NUMBER, "")
+    if NANP_E164.fullmatch(raw):
+        # How Twilio sends every North American caller ID: built directly, the number is
+        # what parsing would give (tests/callflows/test_phones.py compares the two) in a
+        # fifth of the time, and /voice reads one for every new call.
+        parsed = phonenumbers.PhoneNumber(country_code=1, national_number=int(raw[2:]))
+    else:
+        try:
+            parsed = phonenumbers.parse(raw, DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            return Phone(NumberKind.NOT_A_NUMBER, "")
     # Strictly possible: a local-only number (seven digits in the US) is no caller ID.
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:

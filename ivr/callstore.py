@@ -14,6 +14,7 @@ the call path, or a plain connection elsewhere.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from callflows.state import CallState, Progress
 from queues import keys
@@ -56,6 +57,72 @@ class CallBusy(RedisError):
     """Another request for the same call held its lock for LOCK_WAIT_SECONDS."""
 
 
+# Every write of a webhook in one script: one command sent and one reply read, where a
+# MULTI/EXEC of the same writes costs a reply per command twice over (QUEUED, then EXEC's).
+# On the call path each command's client-side handling costs more than Redis's own work
+# (`hotline capacity --profile`). Like EXEC, a command that fails does not stop the others,
+# and the first error is raised afterwards. The call's lock is released last, if still ours.
+# KEYS[1]: the lock (absent: none to release); ARGV[1]: its token; then each command as its
+# number of arguments followed by them.
+_APPLY = """
+local failed = nil
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  local reply = redis.pcall(unpack(ARGV, i + 1, i + n))
+  if type(reply) == 'table' and reply.err and failed == nil then
+    failed = reply.err
+  end
+  i = i + n + 1
+end
+if #KEYS == 1 and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+if failed then
+  return redis.error_reply(failed)
+end
+return 1
+"""
+_APPLY_SHA = hashlib.sha1(_APPLY.encode()).hexdigest()
+
+
+class WriteTransaction(Pipeline):
+    """A redis-py transaction whose queued commands are sent as one script (`_APPLY`).
+
+    It queues commands as any pipeline does, so everything that writes through a client
+    (the admission, counters, call log, rq's enqueue) writes through it unchanged. A
+    command queued as a script of its own (EVAL: a PIN's refund) cannot run inside another
+    script, so a transaction holding one is sent as the plain MULTI/EXEC it is."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(redis.connection_pool, redis.response_callbacks, True, None)
+        self.redis = redis
+        self.held_lock: tuple[str, str] | None = None
+
+    def release_lock(self, key: str, token: str) -> None:
+        """Release the call's lock with the writes, if it is still ours then."""
+        self.held_lock = (key, token)
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        commands = [args for args, _ in self.command_stack]
+        lock, self.held_lock = self.held_lock, None
+        if any(args[0] in ("EVAL", "EVALSHA") for args in commands):
+            if lock is not None:
+                self.eval(_UNLOCK, 1, *lock)
+            return super().execute(raise_on_error)
+        self.reset()
+        lock_keys = [lock[0]] if lock else []
+        argv: list[Any] = [lock[1] if lock else ""]
+        for args in commands:
+            argv.append(len(args))
+            argv.extend(args)
+        try:
+            self.redis.evalsha(_APPLY_SHA, len(lock_keys), *lock_keys, *argv)
+        except NoScriptError:
+            self.redis.eval(_APPLY, len(lock_keys), *lock_keys, *argv)
+        return []
+
+
 @dataclass
 class Writes:
     """A webhook's Redis writes, queued while it works and sent in one transaction.
@@ -64,12 +131,12 @@ class Writes:
     is only said once it is in Redis. If the webhook fails instead, `abandon()` drops the
     queued writes and runs the cleanups (releasing the call's lock at once)."""
 
-    pipe: Pipeline
+    pipe: WriteTransaction
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def on(cls, redis: Redis) -> Writes:
-        pipe = redis.pipeline(transaction=True)
+        pipe = WriteTransaction(redis)
         # Opened explicitly, as rq expects of a pipeline it is given to enqueue on.
         pipe.multi()
         return cls(pipe)
@@ -78,6 +145,7 @@ class Writes:
         self.pipe.execute()
 
     def abandon(self) -> None:
+        self.pipe.held_lock = None
         self.pipe.reset()
         for cleanup in self.cleanups:
             with contextlib.suppress(RedisError):
@@ -102,6 +170,8 @@ class CallStore:
     def __init__(self, redis: Redis, ttl_seconds: int) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
+        # By its SHA (EVALSHA), loaded again by redis-py if Redis has lost it.
+        self._lock_and_load_script = redis.register_script(_LOCK_AND_LOAD)
 
     def _call_key(self, call_sid: str) -> str:
         return keys.call(call_sid)
@@ -128,13 +198,13 @@ class CallStore:
         lock_key = self._lock_key(call_sid)
         writes.cleanups.append(lambda: self.redis.eval(_UNLOCK, 1, lock_key, token))
         yield loaded
-        writes.pipe.eval(_UNLOCK, 1, lock_key, token)
+        writes.pipe.release_lock(lock_key, token)
 
     def _lock_and_load(self, call_sid: str, token: str) -> Loaded | None:
         keys = (self._call_key(call_sid), self._lock_key(call_sid))
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
-            reply: Any = self.redis.eval(_LOCK_AND_LOAD, len(keys), *keys, token, LOCK_TTL_MS)
+            reply: Any = self._lock_and_load_script(keys=keys, args=(token, LOCK_TTL_MS))
             if reply[0] == 1:
                 return self._loaded(reply[1])
             if time.monotonic() >= deadline:

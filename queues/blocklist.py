@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,11 @@ REDIS_KEY = keys.BLOCKLIST
 
 def is_blocked(redis: Redis, number: str) -> bool:
     return bool(number) and bool(redis.sismember(REDIS_KEY, number))
+
+
+def queue_is_blocked(pipe: Pipeline, number: str) -> None:
+    """`is_blocked`'s lookup queued on `pipe`; its reply is 1 when `number` is blocked."""
+    pipe.sismember(REDIS_KEY, number)
 
 
 def active_entries(session: Session) -> list[BlockedNumber]:

@@ -52,20 +52,12 @@ def screening_counts(redis: Redis, now: float | None = None) -> dict[str, int]:
     return dict(total)
 
 
-# One command instead of four: every webhook sends this, and on the call path each command a
-# transaction carries costs the client more than Redis (measured with `hotline capacity`).
-_RECORD_LATENCY = """
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('HINCRBY', KEYS[2], 'count', 1)
-redis.call('HINCRBYFLOAT', KEYS[2], 'seconds', ARGV[1])
-"""
-
-
 def record_latency(redis: Redis, seconds: float) -> None:
     """Keep one webhook's latency: among the recent samples, and in the running totals."""
-    keys_ = (keys.LATENCY, keys.LATENCY_TOTALS)
-    redis.eval(_RECORD_LATENCY, len(keys_), *keys_, f"{seconds:.6f}", LATENCY_SAMPLES)
+    redis.lpush(keys.LATENCY, f"{seconds:.6f}")
+    redis.ltrim(keys.LATENCY, 0, LATENCY_SAMPLES - 1)
+    redis.hincrby(keys.LATENCY_TOTALS, "count", 1)
+    redis.hincrbyfloat(keys.LATENCY_TOTALS, "seconds", seconds)
 
 
 def latency_percentiles(redis: Redis) -> dict[str, float]:

@@ -154,14 +154,21 @@ def classify(redis: Redis, raw: str, stir_verstat: str, chair_phones: frozenset[
     def caller(caller_class: CallerClass) -> Caller:
         return Caller(raw, number, caller_class, attested, possible_number=phone.e164)
 
+    if not phone.e164:
+        return caller(problem or CallerClass.INVALID)
+    # Both looked up in one round trip: /voice is the flood's hot path.
+    with redis.pipeline(transaction=False) as pipe:
+        blocklist.queue_is_blocked(pipe, phone.e164)
+        pipe.sismember(keys.KNOWN_CALLERS, number or phone.e164)
+        blocked, known = pipe.execute()
     # Checked before an invalid number is set aside: staff block unassigned numbers too.
-    if phone.e164 and blocklist.is_blocked(redis, phone.e164):
+    if blocked:
         return caller(CallerClass.BLOCKLISTED)
     if problem is not None:
         return caller(problem)
     if number in chair_phones:
         return caller(CallerClass.CHAIR)
-    if redis.sismember(keys.KNOWN_CALLERS, number):
+    if known:
         return caller(CallerClass.KNOWN)
     return caller(CallerClass.UNKNOWN)
 

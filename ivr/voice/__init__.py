@@ -1,6 +1,6 @@
-"""Twilio's voice webhooks: the routes (`routes`), the typed request they parse
-(`twilio_request`), and the handlers that answer a call (`calls`)."""
+"""Twilio's voice webhooks: the WSGI layer that answers them (`routes`), the typed request
+it parses (`twilio_request`), and the handlers that answer a call (`calls`)."""
 
-from ivr.voice.routes import bp
+from ivr.voice.routes import VoiceWebhooks
 
-__all__ = ["bp"]
+__all__ = ["VoiceWebhooks"]

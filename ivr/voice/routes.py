@@ -1,11 +1,18 @@
 """The voice webhooks' routes: check the signature, parse the request, answer TwiML.
 
-This is the only module of the voice webhooks that reads `flask.request`: each route
-parses it once into a `VoiceRequest` and hands that to a handler in `ivr.voice.calls`,
-with the request's write transaction. Whatever goes wrong inside, Twilio gets TwiML
-asking the caller to hold while the same step is retried, never a 5xx (which the caller
-would hear as "an application error"); the only other answers are the 403 for a request
-without a valid Twilio signature and the 413 for a body larger than any Twilio sends.
+Every request under /voice is answered here, by a WSGI layer in front of the Flask app
+(`create_app` installs it as `app.wsgi_app`), before any of Flask's request machinery:
+Twilio's webhooks use no session, template, cookie or CSRF token, and Flask's per-request
+work (contexts, routing, hooks, werkzeug's form parser) was a quarter of a figure's time
+(`hotline capacity --profile`, docs/BENCHMARKS.md). Every other path goes on to Flask.
+
+This is the only module of the voice webhooks that reads the HTTP request: each request is
+parsed once into a `VoiceRequest` and handed to a handler in `ivr.voice.calls`, with the
+request's write transaction. Whatever goes wrong inside, Twilio gets TwiML asking the
+caller to hold while the same step is retried, never a 5xx (which the caller would hear as
+"an application error"); the only other answers are the 403 for a request without a valid
+Twilio signature, the 413 for a body larger than any Twilio sends, and the 405 for a
+method other than POST.
 """
 
 from __future__ import annotations
@@ -13,21 +20,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, abort, request
 from redis.exceptions import RedisError
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ivr import twilio_signature
 from ivr.callstore import Writes
-from ivr.hotline import Hotline, current_hotline
+from ivr.hotline import Hotline
 from ivr.voice import calls
 from ivr.voice.twilio_request import VoiceRequest, parse_request, unreadable_request
+from ivr.web_sessions import is_webhook
 from queues import counters
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 log = logging.getLogger(__name__)
-bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 UNSIGNED_EXTRAS = frozenset({"StirVerstat", "CallToken"})
 """Twilio has been reported to add these after signing; they are informative only, so a
@@ -35,100 +47,116 @@ request whose other parameters carry a valid signature is still Twilio's."""
 
 MAX_REQUEST_BYTES = 64 * 1024
 """Twilio's voice webhooks are a few KB; anything bigger is not Twilio's."""
+FORM = "application/x-www-form-urlencoded"
+"""The only body Twilio sends; any other is read as no parameters (so it fails the check)."""
+XML_HEADERS = [("Content-Type", "text/xml; charset=utf-8")]
 
 Handler = Callable[[Hotline, VoiceRequest, Writes], str]
+HANDLERS: dict[str, Handler] = {
+    "/voice/status": calls.status,
+    "/voice/fallback": calls.fallback,
+    "/voice/dequeued": calls.dequeued,
+}
+"""Every other path under /voice ("/voice", a step, or a path that is none of ours, such
+as "/voice//pin") goes to `calls.step`, which screens a call it does not know as new."""
 
 
-@bp.before_request
-def check_twilio_signature() -> None:
-    """Refuse what is not Twilio's: 413 for an oversized body, 403 for a bad signature."""
+class VoiceWebhooks:
+    """WSGI: Twilio's voice webhooks here, everything else to `app` (the Flask app)."""
+
+    def __init__(self, app: WSGIApplication, hotline: Hotline) -> None:
+        self.app = app
+        self.hotline = hotline
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = _path(environ)
+        if not is_webhook(path):
+            return self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            return MethodNotAllowed(valid_methods=["POST"])(environ, start_response)
+        try:
+            form = _signed_form(environ, path, self.hotline)
+        except HTTPException as refusal:
+            return refusal(environ, start_response)
+        body = _answer_safely(self.hotline, HANDLERS.get(path, calls.step), path, environ, form)
+        data = body.encode()
+        start_response("200 OK", [*XML_HEADERS, ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _signed_form(environ: WSGIEnvironment, path: str, hotline: Hotline) -> MultiDict[str, str]:
+    """The request's parameters, once its signature is Twilio's: else 413 or 403."""
     # The size is checked before the form is read or an HMAC computed, so an oversized
     # body costs neither. 413, not 403: the signature was never looked at, so calling the
     # request forged would be a guess; Twilio never sends one, so no caller hears it.
-    # Setting the request's limit also bounds a chunked body that declares no length.
-    request.max_content_length = MAX_REQUEST_BYTES
-    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-        log.warning("refused %s: a body of %d bytes", request.path, request.content_length)
-        abort(413)
-    hotline = current_hotline()
     try:
-        valid = _signed_by_twilio(hotline)
+        form = _form(environ)
     except RequestEntityTooLarge:
-        log.warning("refused %s: a body over %d bytes", request.path, MAX_REQUEST_BYTES)
-        abort(413)
+        log.warning("refused %s: a body over %d bytes", path, MAX_REQUEST_BYTES)
+        raise
+    try:
+        valid = _signed_by_twilio(environ, path, form, hotline)
     except Exception:
         # Nothing about an unverifiable request is worth a 500 (a body or header that
         # cannot even be decoded is no signed Twilio request).
-        log.warning("refused %s: a request whose signature cannot be checked", request.path)
+        log.warning("refused %s: a request whose signature cannot be checked", path)
         valid = False
-    if valid:
-        return
-    log.warning("refused %s: missing or invalid Twilio signature", request.path)
-    abort(403)
+    if not valid:
+        log.warning("refused %s: missing or invalid Twilio signature", path)
+        raise Forbidden()
+    return form
 
 
-def _signed_by_twilio(hotline: Hotline) -> bool:
-    url = hotline.settings.public_base_url + request.path
-    if request.query_string:
-        url += "?" + request.query_string.decode()
-    signature = request.headers.get("X-Twilio-Signature", "")
+def _form(environ: WSGIEnvironment) -> MultiDict[str, str]:
+    """The POST parameters of a form-encoded body of at most MAX_REQUEST_BYTES."""
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if length_text.isdigit():
+        length = int(length_text)
+        if length > MAX_REQUEST_BYTES:
+            raise RequestEntityTooLarge()
+        raw = stream.read(length) if length else b""
+    elif environ.get("wsgi.input_terminated"):
+        # A chunked body with no declared length: read one byte past the limit to know.
+        raw = stream.read(MAX_REQUEST_BYTES + 1)
+        if len(raw) > MAX_REQUEST_BYTES:
+            raise RequestEntityTooLarge()
+    else:
+        raw = b""  # no length and no end marker: nothing can safely be read (as werkzeug)
+    content_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if content_type != FORM or not raw:
+        return MultiDict()
+    text = raw.decode("utf-8", "replace")
+    return MultiDict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+
+
+def _signed_by_twilio(
+    environ: WSGIEnvironment, path: str, form: MultiDict[str, str], hotline: Hotline
+) -> bool:
+    url = hotline.settings.public_base_url + path
+    query = _query_string(environ)
+    if query:
+        url += "?" + query
+    signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
     token = hotline.settings.twilio_auth_token
-    return twilio_signature.is_valid(token, url, request.form, signature, UNSIGNED_EXTRAS)
+    return twilio_signature.is_valid(token, url, form, signature, UNSIGNED_EXTRAS)
 
 
-@bp.before_app_request
-def voice_paths_never_fall_through() -> Response | None:
-    """A POST to a /voice path none of our routes match ("/voice/", "/voice//pin") is still
-    answered as a webhook: signature first, then TwiML.
-
-    Otherwise Flask would answer it 404, or 308 to a merged path, and before checking its
-    signature (a blueprint's own hooks run only for the blueprint's routes)."""
-    if request.routing_exception is None or request.method != "POST":
-        return None
-    if request.path != "/voice" and not request.path.startswith("/voice/"):
-        return None
-    check_twilio_signature()  # 403 or 413 unless Twilio's
-    return _answer_safely(calls.step)
-
-
-@bp.post("")
-def incoming() -> Response:
-    return _answer_safely(calls.step)
-
-
-@bp.post("/status")
-def status_callback() -> Response:
-    return _answer_safely(calls.status)
-
-
-@bp.post("/fallback")
-def fallback() -> Response:
-    return _answer_safely(calls.fallback)
-
-
-@bp.post("/dequeued")
-def dequeued() -> Response:
-    return _answer_safely(calls.dequeued)
-
-
-@bp.post("/<path:step>")
-def step(step: str) -> Response:
-    return _answer_safely(calls.step)
-
-
-def _answer_safely(handler: Handler) -> Response:
+def _answer_safely(
+    hotline: Hotline,
+    handler: Handler,
+    path: str,
+    environ: WSGIEnvironment,
+    form: MultiDict[str, str],
+) -> str:
     started = time.perf_counter()
-    hotline = current_hotline()
     try:
-        parsed = parse_request(request.path, request.form, request.args)
+        parsed = parse_request(path, form, _query_args(environ))
     except Exception:
         # parse_request is meant to be total; should some input still defeat it, the caller
         # holds and the step is asked again (a retry without keys re-asks its prompt).
-        log.exception("webhook %s: unreadable request; asking the caller to hold", request.path)
-        return Response(
-            calls.hold_and_retry(unreadable_request(request.path, _call_sid_only())),
-            mimetype="text/xml",
-        )
+        log.exception("webhook %s: unreadable request; asking the caller to hold", path)
+        return calls.hold_and_retry(unreadable_request(path, str(form.get("CallSid", ""))))
     writes = Writes.on(hotline.redis)
     try:
         body = handler(hotline, parsed, writes)
@@ -141,11 +169,29 @@ def _answer_safely(handler: Handler) -> Response:
         body = calls.hold_and_retry(parsed)
         with contextlib.suppress(RedisError):
             counters.record_latency(hotline.redis, time.perf_counter() - started)
-    return Response(body, mimetype="text/xml")
+    return body
 
 
-def _call_sid_only() -> str:
+def _query_args(environ: WSGIEnvironment) -> dict[str, str]:
+    """The query's parameters, each at its first value (as werkzeug's `args.get` reads)."""
+    first: dict[str, str] = {}
+    for name, value in parse_qsl(_query_string(environ), keep_blank_values=True, errors="replace"):
+        first.setdefault(name, value)
+    return first
+
+
+def _path(environ: WSGIEnvironment) -> str:
+    """The request's path as Flask's `request.path` reads it (WSGI's latin-1, as UTF-8)."""
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     try:
-        return str(request.form.get("CallSid", ""))
-    except Exception:
-        return ""
+        return raw.encode("latin-1").decode("utf-8", "replace") or "/"
+    except UnicodeEncodeError:
+        return raw or "/"
+
+
+def _query_string(environ: WSGIEnvironment) -> str:
+    raw: Any = environ.get("QUERY_STRING", "")
+    try:
+        return str(raw.encode("latin-1").decode("utf-8", "replace"))
+    except UnicodeEncodeError:
+        return str(raw)

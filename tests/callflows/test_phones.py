@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from callflows.phones import NumberKind, e164, read_number
+from callflows.phones import NumberKind, Phone, e164, read_number
 
 
 @pytest.mark.parametrize(
@@ -29,3 +32,21 @@ def test_read_number(text: str, kind: NumberKind, number: str) -> None:
     phone = read_number(text)
     assert (phone.kind, phone.e164) == (kind, number)
     assert e164(text) == (number if kind is NumberKind.VALID else "")
+
+
+def _parsed(raw: str) -> Phone:
+    """read_number as it was before its North American shortcut: through phonenumbers.parse."""
+    parsed = phonenumbers.parse(raw, "US")
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return Phone(NumberKind.NOT_A_NUMBER, "")
+    number = str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    kind = NumberKind.VALID if phonenumbers.is_valid_number(parsed) else NumberKind.POSSIBLE
+    return Phone(kind, number)
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+def test_north_american_caller_ids_read_as_parsing_reads_them(digits: str) -> None:
+    raw = f"+1{digits}"
+    assert read_number(raw) == _parsed(raw)
