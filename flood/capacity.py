@@ -43,6 +43,17 @@ from flood.personas import Chair
 from flood.scenarios import PinEntry, read_pins
 from flood.stack import Stack, StackOptions, local_stack
 from flood.web_profile import CATEGORIES, OTHER, breakdown, start_recording
+from flood.webhook_kinds import (
+    HOLD_POLL,
+    IN_CALL_KINDS,
+    KIND_NAMES,
+    KINDS,
+    NEW_CALL_ADMITTED,
+    NEW_CALL_BUSY,
+    NEW_CALL_HELD,
+    STATUS,
+    Kind,
+)
 from flood.worksheets import load_worksheets
 from flood.wrk import PreparedRequest, Replay, replay, write_request_files
 from queues import call_log, keys
@@ -57,35 +68,6 @@ log = logging.getLogger(__name__)
 TO_NUMBER = "+15155550100"
 DRAIN_SECONDS = 120
 """How long the worker may take, between phases, to write what the last one queued."""
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of webhook and the path through it that is measured."""
-
-    name: str
-    path: str
-    """What each request does, in words, for the report."""
-    step: str = ""
-    """For an in-call kind: the step whose request is replayed."""
-
-
-IN_CALL_KINDS = (
-    Kind("precinct", "precinct ID accepted, PIN asked", "precinct"),
-    Kind("pin", "right PIN accepted, first figure asked", "pin"),
-    Kind("figure", "figure accepted, next figure asked", "figure/first/2"),
-    Kind("figure_reprompt", "figure refused (too large), asked again", "figure/first/2"),
-    Kind("total", "block total matching the figures, next block asked", "total/first"),
-    Kind("confirm", "report confirmed: queued for the worker, receipt read", "confirm"),
-)
-NEW_CALL_ADMITTED = Kind("new_call", "new caller admitted into the IVR, greeted")
-STATUS = Kind("status", "status callback of a call in the IVR: slot freed, end logged")
-NEW_CALL_HELD = Kind("new_call_held", "new attested caller, IVR full: put in the hold queue")
-HOLD_POLL = Kind("hold_poll", "hold-queue poll, IVR still full: place in line announced")
-NEW_CALL_BUSY = Kind("new_call_busy", "new caller, IVR and hold queue full: rejected busy")
-KINDS = (*IN_CALL_KINDS, NEW_CALL_ADMITTED, STATUS, NEW_CALL_HELD, HOLD_POLL, NEW_CALL_BUSY)
-"""In the order they run: each leaves the hotline as the next one needs it."""
-KIND_NAMES = tuple(kind.name for kind in KINDS)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from flood.capacity import KIND_NAMES, CapacityOptions, headroom_ok, measure
+from flood.webhook_kinds import KIND_NAMES
 from ivr.server import SERVERS
 
 
@@ -63,6 +63,10 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
               default=Path("reports/capacity"), show_default=True)  # fmt: skip
 def capacity_command(**opts: object) -> None:
     """Measure, per kind of webhook, the requests per second one web process serves."""
+    # Imported here: the measurement needs the flood extra (psutil, wrk's driver), which an
+    # installation of the hotline alone does not have.
+    from flood.capacity import CapacityOptions, headroom_ok, measure
+
     options = CapacityOptions(
         seconds=float(opts["seconds"]),  # type: ignore[arg-type]
         rate_bound=int(opts["rate_bound"]),  # type: ignore[call-overload]

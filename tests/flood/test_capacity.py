@@ -18,8 +18,9 @@ import pytest
 import requests
 
 from flood.baseline import serving_bare_app
-from flood.capacity import KIND_NAMES, answer_marker
+from flood.capacity import answer_marker
 from flood.web_profile import OTHER, breakdown, categorize
+from flood.webhook_kinds import KIND_NAMES
 from flood.wrk import PreparedRequest, write_request_files
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
