@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis import Redis
 
@@ -191,8 +191,14 @@ def over_call_rate(redis: Redis, caller: Caller, now: float | None = None) -> bo
         return False
     window = int((time.time() if now is None else now) // CALL_RATE_WINDOW_SECONDS)
     key = keys.call_rate(number, window)
-    with redis.pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, CALL_RATE_WINDOW_SECONDS * 2)
-        calls, _ = pipe.execute()
+    calls: Any = redis.eval(_COUNT_CALL, 1, key, CALL_RATE_WINDOW_SECONDS * 2)
     return int(calls) > CALL_RATE_LIMIT
+
+
+# Count a call and keep the count's expiry, atomically, with one reply (a MULTI/EXEC of the
+# two commands costs the client four).
+_COUNT_CALL = """
+local calls = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return calls
+"""
