@@ -20,6 +20,7 @@ from flask import Flask, Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from flood.servers import free_port, pinned_to, wait_for_port
+from ivr.server import DEFAULT_SERVER
 
 
 def bare_app() -> Flask:
@@ -45,7 +46,7 @@ def serving_bare_app(
     threads: int,
     log_file: Path,
     *,
-    server: str = "gunicorn",
+    server: str = DEFAULT_SERVER,
     cpus: tuple[int, ...] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Serve the bare app with `server` on a free loopback port (on `cpus`); yields its
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
     args = parser.parse_args(argv)
     if args.server == "gunicorn":
         HotlineServer(bare_app, bind=args.bind, workers=args.workers, threads=args.threads).run()

@@ -56,6 +56,7 @@ from flood.webhook_kinds import (
 )
 from flood.worksheets import load_worksheets
 from flood.wrk import PreparedRequest, Replay, replay, write_request_files
+from ivr.server import DEFAULT_SERVER
 from queues import call_log, keys
 from queues.defaults import REPORTS_QUEUE
 from queues.publish import queue
@@ -77,7 +78,7 @@ class CapacityOptions:
     rate_bound: int = 8000
     """Requests prepared per second of a phase: more than any webhook is served."""
     kinds: tuple[str, ...] = KIND_NAMES
-    servers: tuple[str, ...] = ("gunicorn",)
+    servers: tuple[str, ...] = (DEFAULT_SERVER,)
     server_cpus: tuple[int, ...] = (0,)
     generator_cpus: tuple[int, ...] = (1,)
     threads: int = 8

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from flood.webhook_kinds import KIND_NAMES
-from ivr.server import SERVERS
+from ivr.server import DEFAULT_SERVER, SERVERS
 
 
 def _cpu_list(text: str) -> tuple[int, ...]:
@@ -43,7 +43,7 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
               help="How long each kind of webhook is driven flat out.")  # fmt: skip
 @click.option("--kinds", default=",".join(KIND_NAMES), show_default=True,
               help="The kinds of webhook to measure, comma-separated.")  # fmt: skip
-@click.option("--servers", default="gunicorn", show_default=True,
+@click.option("--servers", default=DEFAULT_SERVER, show_default=True,
               help=f"WSGI servers to compare, comma-separated ({', '.join(SERVERS)}).")  # fmt: skip
 @click.option("--server-cpus", default="0", show_default=True,
               help="CPUs of the stack (web process, Redis, worker).")  # fmt: skip

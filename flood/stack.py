@@ -27,6 +27,7 @@ from flood.servers import (
     pinned_to,
     wait_for_port,
 )
+from ivr.server import DEFAULT_SERVER
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 STOP_SECONDS = 20
@@ -47,7 +48,7 @@ class StackOptions:
     ivr_capacity: int | None = None
     hold_max: int | None = None
     ballot: str = "iowa2020-other"
-    server: str = "gunicorn"
+    server: str = DEFAULT_SERVER
     """The web tier's WSGI server (`hotline serve --server`)."""
     cpus: tuple[int, ...] | None = None
     """Pin Redis, the web tier and the workers to these CPUs (None: wherever the OS likes)."""

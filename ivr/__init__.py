@@ -12,8 +12,9 @@ from ivr.settings import Settings
 from ivr.web_sessions import StaffSessions
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app from `settings` (default: read from the environment)."""
+def create_app(settings: Settings | None = None, *, web: bool = False) -> Flask:
+    """Build the app from `settings` (default: read from the environment); `web` for a web
+    process (its database waits are bounded, `ivr.hotline.WEB_DATABASE_OPTIONS`)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.session_interface = StaffSessions()
-    app.extensions["hotline"] = Hotline.from_settings(settings)
+    app.extensions["hotline"] = Hotline.from_settings(settings, web=web)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -36,6 +36,11 @@ def _create_app() -> Flask:
         raise click.ClickException(str(error)) from error
 
 
+def _web_app() -> Flask:
+    """The app of a web process (its database waits bounded), for gunicorn's workers."""
+    return create_app(web=True)
+
+
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
 def cli() -> None:
     """Caucus results hotline: migrate, load, issue PINs, serve, work, call, export."""
@@ -197,23 +202,24 @@ def results_export(fmt: str, out: Path | None) -> None:
 )
 @click.option(
     "--server",
-    type=click.Choice(["gunicorn", "granian", "uwsgi"]),
-    default="gunicorn",
+    type=click.Choice(["granian", "gunicorn", "uwsgi"]),
+    default="granian",
     show_default=True,
-    help="The WSGI server.",
+    help="The WSGI server (granian: chosen by `hotline capacity`, see ivr/server.py).",
 )
 def serve(bind: str | None, workers: int | None, threads: int | None, server: str) -> None:
-    """Serve the webhooks with gunicorn (gthread), configured by ivr/gunicorn_config.py.
+    """Serve the webhooks and the dashboard with granian (see ivr/server.py).
 
-    The same configuration as `gunicorn --config python:ivr.gunicorn_config ivr.wsgi:app`;
-    the options given here override it.
+    Bind address, processes and threads default to HOTLINE_BIND, WEB_CONCURRENCY and
+    HOTLINE_THREADS for every server. `--server gunicorn` runs the same configuration as
+    `gunicorn --config python:ivr.gunicorn_config ivr.wsgi:app`.
     """
     from ivr import gunicorn_config
     from ivr.server import HotlineServer, exec_server
 
     _create_app()  # fail fast, with a one-line message, on bad settings
     if server == "gunicorn":
-        HotlineServer(_create_app, bind=bind, workers=workers, threads=threads).run()
+        HotlineServer(_web_app, bind=bind, workers=workers, threads=threads).run()
         return
     exec_server(
         server,

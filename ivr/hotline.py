@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app
@@ -71,6 +72,21 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
+WEB_DATABASE_OPTIONS = {"connect_timeout": 3, "options": "-c statement_timeout=5000"}
+"""PostgreSQL, for web processes only: 3 s to connect and 5 s a statement. The call path
+reads the database only to reload the precinct directory and to look for a report in
+progress at the PIN; no server bounds a request's time (ivr/server.py), so these bounds,
+with Redis's, keep every webhook well inside Twilio's 15 s. The worker and the command line
+are not bounded: a migration or a batch may take longer."""
+
+
+def web_database_options(url: str) -> dict[str, Any]:
+    """`make_engine` options for a web process's database at `url`."""
+    if url.startswith("postgresql"):
+        return {"connect_args": dict(WEB_DATABASE_OPTIONS)}
+    return {}  # SQLite: readers never wait for the writer (WAL)
+
+
 @dataclass
 class Hotline:
     settings: Settings
@@ -82,8 +98,10 @@ class Hotline:
     ballot: Ballot
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Hotline:
-        engine = make_engine(settings.database_url)
+    def from_settings(cls, settings: Settings, *, web: bool = False) -> Hotline:
+        """The hotline's parts; `web` for a web process, whose database waits are bounded."""
+        options = web_database_options(settings.database_url) if web else {}
+        engine = make_engine(settings.database_url, **options)
         sessions = make_session_factory(engine)
         redis = Redis.from_url(
             settings.redis_url,

@@ -57,7 +57,7 @@ def test_capacity_reports_every_kind_of_webhook_and_the_generators_headroom(
     assert all("web" in result["stack_cpu"] for result in hotline_kinds)
     assert all(sum(result["profile"].values()) > 0.9 for result in hotline_kinds)
     markdown = (out / "capacity.md").read_text()
-    assert "| gunicorn | figure |" in markdown and "Where the web process's time goes" in markdown
+    assert "| granian | figure |" in markdown and "Where the web process's time goes" in markdown
 
 
 def test_the_marker_is_the_next_action_or_the_refusing_verb() -> None:

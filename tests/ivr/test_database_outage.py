@@ -250,3 +250,19 @@ def all_reports(hotline: Hotline) -> list[tuple[str, str, dict[str, list[int]]]]
             )
         )
         return [(pid, str(status), figures) for pid, status, figures in rows]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_web_process_gives_up_on_a_statement_after_five_seconds(database_url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from ivr.hotline import web_database_options
+    from models import make_engine
+
+    engine = make_engine(database_url, **web_database_options(database_url))
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as db:
+        db.execute(text("SELECT pg_sleep(8)"))
+    assert time.monotonic() - started < 7
+    engine.dispose()

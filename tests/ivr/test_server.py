@@ -105,9 +105,46 @@ def test_hotline_serve_runs_hotline_server_with_its_options(
     ran: list[dict[str, Any]] = []
     clean_environment.setattr(server.HotlineServer, "run", lambda self: ran.append(settings(self)))
     environment = {"HOTLINE_PROFILE": "dev", "HOTLINE_INSTANCE_DIR": str(tmp_path)}
-    result = CliRunner().invoke(cli, ["serve", "--workers", "3"], env=environment)
+    command = ["serve", "--server", "gunicorn", "--workers", "3"]
+    result = CliRunner().invoke(cli, command, env=environment)
     assert result.exit_code == 0, result.output
     assert ran == [direct_command(clean_environment, "--workers", "3")]
+
+
+def test_hotline_serve_runs_granian_by_default_with_the_same_address_processes_and_threads(
+    clean_environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    executed: list[list[str]] = []
+
+    def execv(path: str, args: list[str]) -> None:
+        executed.append(args)
+        raise SystemExit(0)
+
+    clean_environment.setattr("ivr.server.os.execv", execv)
+    clean_environment.setenv("HOTLINE_THREADS", "3")
+    importlib.reload(ivr.gunicorn_config)
+    environment = {"HOTLINE_PROFILE": "dev", "HOTLINE_INSTANCE_DIR": str(tmp_path)}
+    result = CliRunner().invoke(cli, ["serve", "--bind", "0.0.0.0:8000"], env=environment)
+    assert result.exit_code == 0, result.output
+    (args,) = executed
+    assert Path(args[0]).name == "granian" and args[-1] == "ivr.wsgi:app"
+    options = {args[i]: args[i + 1] for i in range(1, len(args) - 1) if args[i].startswith("--")}
+    assert (options["--host"], options["--port"]) == ("0.0.0.0", "8000")
+    assert options["--workers"] == str(max(2, multiprocessing.cpu_count()))
+    assert options["--blocking-threads"] == "3"
+    assert options["--interface"] == "wsgi"
+    # The guarantees that rest on the server (ivr/server.py says what rests on the app).
+    assert options["--workers-kill-timeout"] == "10"
+    assert options["--http1-buffer-size"] == "8192"
+    assert {"--respawn-failed-workers", "--access-log"} <= set(args)
+
+
+def test_a_web_process_bounds_its_database_waits_and_the_command_line_does_not() -> None:
+    from ivr.hotline import web_database_options
+
+    bounded = web_database_options("postgresql+psycopg://db/hotline")["connect_args"]
+    assert bounded["connect_timeout"] <= 5 and "statement_timeout=5000" in bounded["options"]
+    assert web_database_options("sqlite:///hotline.db") == {}
 
 
 def test_wsgi_py_points_at_the_package_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
