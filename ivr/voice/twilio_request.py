@@ -41,7 +41,8 @@ MAX_TEXT = 128
 MAX_URL = 2048
 MAX_RETRY_URL = 512
 """What a retry URL can grow to (a 64-character step, its sequence number and at most 64
-carried keys): far below gunicorn's limit_request_line (4094)."""
+carried keys): far below the server's limits (granian's 8 KB of headers, gunicorn's
+limit_request_line of 4094)."""
 CALL_STATUSES = frozenset(
     {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
