@@ -27,15 +27,16 @@ HOTLINE = str(Path(sys.executable).parent / "hotline")
 TWO_CORES = len(os.sched_getaffinity(0)) >= 2
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_capacity_reports_every_kind_of_webhook_and_the_generators_headroom(
-    database_url: str, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     out = tmp_path / "capacity"
     cpus = ["--server-cpus", "0", "--generator-cpus", "1"] if TWO_CORES else []
     command = [
         HOTLINE, "capacity", "--seconds", "1", "--rate-bound", "1500",
-        "--database-url", database_url, "--profile", "--out", str(out), *cpus,
+        # No --database-url: the command makes a database of its own and drops it, so its
+        # worker's last commits can never reach the suite's shared database (they did).
+        "--profile", "--out", str(out), *cpus,
     ]  # fmt: skip
     finished = subprocess.run(
         command, env=os.environ.copy(), capture_output=True, text=True, timeout=420, check=False
