@@ -281,24 +281,19 @@ class Prober:
         params = dict(template.params)
         if kind.name == "figure_reprompt":
             params["Digits"] = "99999"  # more than any precinct's attendance
-        marker = self._marker_for(kind, template, params)
         state, twiml = self.redis.hmget(keys.call(template.call_sid), ["state", "twiml"])
-        if state is None:
-            raise RuntimeError(f"the template call for {kind.name} has no state in Redis")
-        sids = [new_sid("CA") for _ in range(self.count)]
-        self._copy_calls(template.call_sid, state, twiml or b"", sids)
-        self.copied = [*sids, template.call_sid]
+        # One copy more than the requests: the probe that learns the marker.
+        probe, *sids = [new_sid("CA") for _ in range(self.count + 1)]
+        self._copy_calls(template.call_sid, state, twiml or b"", [probe, *sids])
+        self.copied = [probe, *sids, template.call_sid]
+        marker = self._marker_for(kind, template, {**params, "CallSid": probe})
         requests = [self._signed(template.path, {**params, "CallSid": sid}) for sid in sids]
         return requests, marker
 
     def _marker_for(self, kind: Kind, template: Template, params: dict[str, str]) -> str:
         """What the step answers when it takes the measured path: learnt by sending the
-        template's request (on a copy of its call, so the template stays where it is)."""
-        probe_sid = new_sid("CA")
-        state, twiml = self.redis.hmget(keys.call(template.call_sid), ["state", "twiml"])
-        self._copy_calls(template.call_sid, state, twiml or b"", [probe_sid])
-        request = self._signed(template.path, {**params, "CallSid": probe_sid})
-        status, body = _post(self.stack.base_url, request)
+        template's request for a copy of its call (`params` name the copy)."""
+        status, body = _post(self.stack.base_url, self._signed(template.path, params))
         if status != 200:
             raise RuntimeError(f"{kind.name}: the template's request answered {status}")
         marker = answer_marker(body)

@@ -75,16 +75,20 @@ class VoiceWebhooks:
         if environ.get("REQUEST_METHOD") != "POST":
             return MethodNotAllowed(valid_methods=["POST"])(environ, start_response)
         try:
-            form = _signed_form(environ, path, self.hotline)
+            query = _query_string(environ)
+            form = _signed_form(environ, path, query, self.hotline)
         except HTTPException as refusal:
             return refusal(environ, start_response)
-        body = _answer_safely(self.hotline, HANDLERS.get(path, calls.step), path, environ, form)
+        handler = HANDLERS.get(path, calls.step)
+        body = _answer_safely(self.hotline, handler, path, query, form)
         data = body.encode()
         start_response("200 OK", [*XML_HEADERS, ("Content-Length", str(len(data)))])
         return [data]
 
 
-def _signed_form(environ: WSGIEnvironment, path: str, hotline: Hotline) -> MultiDict[str, str]:
+def _signed_form(
+    environ: WSGIEnvironment, path: str, query: str, hotline: Hotline
+) -> MultiDict[str, str]:
     """The request's parameters, once its signature is Twilio's: else 413 or 403."""
     # The size is checked before the form is read or an HMAC computed, so an oversized
     # body costs neither. 413, not 403: the signature was never looked at, so calling the
@@ -95,7 +99,7 @@ def _signed_form(environ: WSGIEnvironment, path: str, hotline: Hotline) -> Multi
         log.warning("refused %s: a body over %d bytes", path, MAX_REQUEST_BYTES)
         raise
     try:
-        valid = _signed_by_twilio(environ, path, form, hotline)
+        valid = _signed_by_twilio(environ, path, query, form, hotline)
     except Exception:
         # Nothing about an unverifiable request is worth a 500 (a body or header that
         # cannot even be decoded is no signed Twilio request).
@@ -131,10 +135,9 @@ def _form(environ: WSGIEnvironment) -> MultiDict[str, str]:
 
 
 def _signed_by_twilio(
-    environ: WSGIEnvironment, path: str, form: MultiDict[str, str], hotline: Hotline
+    environ: WSGIEnvironment, path: str, query: str, form: MultiDict[str, str], hotline: Hotline
 ) -> bool:
     url = hotline.settings.public_base_url + path
-    query = _query_string(environ)
     if query:
         url += "?" + query
     signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
@@ -146,12 +149,12 @@ def _answer_safely(
     hotline: Hotline,
     handler: Handler,
     path: str,
-    environ: WSGIEnvironment,
+    query: str,
     form: MultiDict[str, str],
 ) -> str:
     started = time.perf_counter()
     try:
-        parsed = parse_request(path, form, _query_args(environ))
+        parsed = parse_request(path, form, _query_args(query))
     except Exception:
         # parse_request is meant to be total; should some input still defeat it, the caller
         # holds and the step is asked again (a retry without keys re-asks its prompt).
@@ -172,10 +175,10 @@ def _answer_safely(
     return body
 
 
-def _query_args(environ: WSGIEnvironment) -> dict[str, str]:
+def _query_args(query: str) -> dict[str, str]:
     """The query's parameters, each at its first value (as werkzeug's `args.get` reads)."""
     first: dict[str, str] = {}
-    for name, value in parse_qsl(_query_string(environ), keep_blank_values=True, errors="replace"):
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
         first.setdefault(name, value)
     return first
 
