@@ -1,9 +1,10 @@
 """The events a call records: what the flow (or the webhook around it) emits, and the
 decoder the worker reads them back with.
 
-Four kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
-that must commit exactly once), a block completed (kept so a dropped call can resume), a
-call started and a call ended (the call log). `encode` and `decode` are the only way in
+Six kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
+that must commit exactly once), a held report verified by a callback (an rq job too), a
+block completed (kept so a dropped call can resume), a call started, a call ended and a
+caller asking for staff (the call log). `encode` and `decode` are the only way in
 and out, so the web tier and the worker cannot disagree on a field: `decode` checks each
 field's type and raises `MalformedEvent` for anything else.
 """
@@ -40,6 +41,20 @@ class ReportSubmitted:
     """The groups the chair said won the game of chance, if one decided the delegates."""
     stir_verstat: str = ""
     """The carrier's attestation of the caller ID on the call (callflows.trust)."""
+    reached_by_hotline: bool = False
+    """The hotline placed the call to the chair's registered phone (callflows.trust)."""
+
+
+@dataclass(frozen=True)
+class ReportVerified:
+    """On a callback to the chair's registered phone, the chair said whether they made a
+    held report: the worker commits it (`confirmed`) or quarantines it and alerts staff."""
+
+    kind: ClassVar[str] = "verified"
+    report_id: str
+    call_sid: str
+    confirmed: bool
+    at: str
 
 
 @dataclass(frozen=True)
@@ -86,12 +101,29 @@ class CallEnded:
     precinct_id: str | None = None
 
 
-Event = ReportSubmitted | BlockCompleted | CallStarted | CallEnded
+@dataclass(frozen=True)
+class StaffRequested:
+    """A caller pressed 0 at a menu to reach a member of staff (the call log keeps it on the
+    call's row; staff see the count). `on_duty`: someone was on duty, so the call was put
+    through; else the caller heard when to call back. `step` is the menu they were at."""
+
+    kind: ClassVar[str] = "staff"
+
+    call_sid: str
+    precinct_id: str | None
+    step: str
+    at: str
+    on_duty: bool = True
+
+
+Event = ReportSubmitted | ReportVerified | BlockCompleted | CallStarted | CallEnded | StaffRequested
 """Every event a call records."""
-FlowEvent = ReportSubmitted | BlockCompleted
+FlowEvent = ReportSubmitted | ReportVerified | BlockCompleted | StaffRequested
 """The events the pure call flow emits (the webhook adds the call's start and end)."""
 
-E = TypeVar("E", ReportSubmitted, BlockCompleted, CallStarted, CallEnded)
+E = TypeVar(
+    "E", ReportSubmitted, ReportVerified, BlockCompleted, CallStarted, CallEnded, StaffRequested
+)
 
 
 def encode(event: Event) -> dict[str, Any]:
@@ -105,12 +137,16 @@ def decode(kind: str, payload: Any) -> Event:
     """The event of `kind` that `payload` holds; MalformedEvent if it holds none."""
     if kind == ReportSubmitted.kind:
         return decode_as(ReportSubmitted, payload)
+    if kind == ReportVerified.kind:
+        return decode_as(ReportVerified, payload)
     if kind == BlockCompleted.kind:
         return decode_as(BlockCompleted, payload)
     if kind == CallStarted.kind:
         return decode_as(CallStarted, payload)
     if kind == CallEnded.kind:
         return decode_as(CallEnded, payload)
+    if kind == StaffRequested.kind:
+        return decode_as(StaffRequested, payload)
     raise MalformedEvent(f"no event kind {kind!r}")
 
 
@@ -148,6 +184,8 @@ def _is(value: Any, hint: Any) -> bool:
     text = str(hint)
     if hint is str:
         return isinstance(value, str)
+    if hint is bool:
+        return isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if text in ("int | None", "typing.Optional[int]"):

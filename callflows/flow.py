@@ -20,7 +20,13 @@ from typing import Protocol
 
 from callflows import checks, prompts
 from callflows.ballots import Ballot
-from callflows.events import BlockCompleted, FlowEvent, ReportSubmitted
+from callflows.events import (
+    BlockCompleted,
+    FlowEvent,
+    ReportSubmitted,
+    ReportVerified,
+    StaffRequested,
+)
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
 from callflows.state import (
     BLOCKS,
@@ -29,9 +35,11 @@ from callflows.state import (
     DELEGATES,
     DONE,
     FIRST,
+    OFFER,
     PIN,
     PRECINCT,
     RESUME,
+    VERIFY,
     CallState,
     Progress,
     figure_step,
@@ -55,6 +63,14 @@ MAX_ENTRY_ERRORS_UNAUTHENTICATED = 3
 """The same before a PIN: callers keying nonsense are ended quickly, freeing their place."""
 MAX_TOTAL = 999_999
 """A block total may exceed one figure's maximum."""
+STAFF_KEYS = frozenset({"0", "0#"})
+"""What a caller keys at a menu to reach a member of staff."""
+STAFF_MENUS = frozenset({PRECINCT, PIN, RESUME, "fix", CHANCE, CONFIRM})
+"""The steps where a lone 0 is never a valid answer, so 0 asks for staff there (not at a
+figure or a total, where 0 is a figure; nor on calls the hotline places)."""
+MAX_STAFF_REQUESTS = 2
+"""Times one call may ask for staff; a further 0 is an unusable entry, so nobody can keep
+a line (or staff's phone) busy by pressing 0 over and over."""
 REPORT_NAMESPACE = uuid.UUID("5d1c4c57-2b1e-4c4e-9a53-2f6c1a0e7b11")
 
 
@@ -95,12 +111,23 @@ class Services(Protocol):
 
 
 @dataclass(frozen=True)
+class StaffDesk:
+    """Whether a member of staff is on duty to take a caller who presses 0 at a menu, and
+    when staff answer (as the caller hears it: "from 6 p.m. to 1 a.m."), "" if not said."""
+
+    on_duty: bool = False
+    hours: str = ""
+
+
+@dataclass(frozen=True)
 class Context:
-    """One request's view of the world: the ballot, the services and the time (ISO 8601)."""
+    """One request's view of the world: the ballot, the services and the time (ISO 8601),
+    and the staff desk (off duty unless the web tier says otherwise)."""
 
     ballot: Ballot
     services: Services
     now: str
+    staff: StaffDesk = StaffDesk()
 
 
 @dataclass(frozen=True)
@@ -125,6 +152,10 @@ class EndReason(Enum):
     NUMBER_BLOCKED = "number_blocked"
     PRECINCT_LOCKED = "precinct_locked"
     ALREADY_ENDED = "already_ended"
+    VERIFIED = "verified"
+    """A verification callback got its answer (made it, or did not)."""
+    STAFF = "staff"
+    """The caller was put through to a member of staff, who answered."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +167,10 @@ class Turn:
     prompt: Prompt | None
     events: tuple[FlowEvent, ...] = ()
     end_reason: EndReason | None = None
+    connect_staff: bool = False
+    """Put the caller through to staff after `say` (a <Dial>) instead of asking `prompt`;
+    the step is unchanged, so the caller is asked `prompt` again if nobody answers
+    (`staff_call_ended`)."""
 
 
 def report_id_for(call_sid: str) -> str:
@@ -158,6 +193,39 @@ def start_call(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = 
     return _ask(state, ctx, prompts.GREETING)
 
 
+def start_offer(call_sid: str, chair_phone: str, info: PrecinctInfo, ctx: Context) -> Turn:
+    """The first turn of a call the hotline placed to `chair_phone`, the registered phone of
+    a precinct with no report: offer to take the report now (then the PIN, as always)."""
+    state = CallState(
+        call_sid=call_sid,
+        caller=chair_phone,
+        reached_by_hotline=True,
+        step=OFFER,
+        precinct_id=info.precinct_id,
+        precinct_name=info.name,
+        delegates_to_elect=info.delegates_to_elect,
+    )
+    return _ask(state, ctx)
+
+
+def start_verification(
+    call_sid: str, chair_phone: str, info: PrecinctInfo, report_id: str, receipt: str, ctx: Context
+) -> Turn:
+    """The first turn of a call the hotline placed to `chair_phone` to ask whether the chair
+    made the held report `report_id` (receipt `receipt`)."""
+    state = CallState(
+        call_sid=call_sid,
+        caller=chair_phone,
+        reached_by_hotline=True,
+        step=VERIFY,
+        precinct_id=info.precinct_id,
+        precinct_name=info.name,
+        verifying_report_id=report_id,
+        verifying_receipt=receipt,
+    )
+    return _ask(state, ctx)
+
+
 def answer(
     state: CallState, digits: str | None, ctx: Context, *, finished_on_key: str = ""
 ) -> Turn:
@@ -174,6 +242,8 @@ def answer(
     if digits is None or digits == "":
         return _silence(state, ctx)
     state.silences = 0
+    if digits in STAFF_KEYS and step_kind(state.step) in STAFF_MENUS:
+        return _ask_for_staff(state, ctx)
     return _HANDLERS[step_kind(state.step)](state, digits, ctx)
 
 
@@ -188,6 +258,38 @@ def repeat_prompt(state: CallState, ctx: Context) -> Turn:
     return _ask(state, ctx, prompts.THANKS_FOR_HOLDING)
 
 
+def staff_call_ended(state: CallState, ctx: Context, *, answered: bool) -> Turn:
+    """The call to staff that `_ask_for_staff` put the caller through to is over: after a
+    conversation the call ends with thanks; if nobody answered, the caller is asked the
+    same question again."""
+    state = state.copy()
+    if state.step == DONE:
+        return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
+    if answered:
+        saved = (prompts.SAVED_CALL_BACK,) if state.authenticated and state.figures else ()
+        return _end(state, EndReason.STAFF, *saved, prompts.STAFF_CALL_OVER)
+    return _ask(state, ctx, prompts.STAFF_NO_ANSWER)
+
+
+def _ask_for_staff(state: CallState, ctx: Context) -> Turn:
+    """0 at a menu: put the caller through to staff (the web tier dials), or say when staff
+    answer; either way the step stays, so the caller comes back to the same question."""
+    if state.staff_requests >= MAX_STAFF_REQUESTS:
+        return _invalid(state, ctx, prompts.STAFF_ALREADY_ASKED)
+    state.staff_requests += 1
+    requested = StaffRequested(
+        call_sid=state.call_sid,
+        precinct_id=state.precinct_id,
+        step=state.step,
+        at=ctx.now,
+        on_duty=ctx.staff.on_duty,
+    )
+    if not ctx.staff.on_duty:
+        return _ask(state, ctx, prompts.staff_off_duty(ctx.staff.hours), events=(requested,))
+    turn = _ask(state, ctx, prompts.CONNECTING_TO_STAFF, events=(requested,))
+    return Turn(turn.state, turn.say, turn.prompt, turn.events, connect_staff=True)
+
+
 def current_prompt(state: CallState, ctx: Context) -> Prompt:
     """The prompt for the step the call is at."""
     step = state.step
@@ -200,6 +302,12 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         return Prompt(step, prompts.ASK_RESUME, num_digits=1, finish_on_key="")
     if kind == CONFIRM:
         return Prompt(step, prompts.ASK_CONFIRM, num_digits=1, finish_on_key="")
+    if kind == OFFER:
+        text = prompts.offer_to_report(state.precinct_name)
+        return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
+    if kind == VERIFY:
+        text = prompts.ask_verify(state.precinct_name, state.verifying_receipt)
+        return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
     if kind == CHANCE:
         pending = checks.pending_game(ctx.ballot, state)
         assert pending is not None, "the chance step is reached only when a game decides"
@@ -242,6 +350,10 @@ def _goto(state: CallState, step: str) -> None:
 
 def _silence(state: CallState, ctx: Context) -> Turn:
     state.silences += 1
+    if state.silences > MAX_SILENCES and state.step in (OFFER, VERIFY):
+        # A call the hotline placed: it will try again (callflows says so; the worker does).
+        goodbye = prompts.OFFER_CALL_BACK if state.step == OFFER else prompts.VERIFY_CALL_BACK
+        return _end(state, EndReason.SILENCE, prompts.SILENT_GOODBYE, goodbye)
     if state.silences > MAX_SILENCES:
         if state.authenticated:
             return _end(
@@ -293,6 +405,27 @@ def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
     state.delegates_to_elect = info.delegates_to_elect
     _goto(state, PIN)
     return _ask(state, ctx, prompts.precinct_found(info.name, info.county, info.is_satellite))
+
+
+def _on_offer(state: CallState, digits: str, ctx: Context) -> Turn:
+    if digits == "1":
+        _goto(state, PIN)
+        return _ask(state, ctx)
+    return _invalid(state, ctx, prompts.PRESS_ONE_TO_REPORT)
+
+
+def _on_verify(state: CallState, digits: str, ctx: Context) -> Turn:
+    if digits not in ("1", "2"):
+        return _invalid(state, ctx, prompts.PRESS_ONE_OR_TWO)
+    confirmed = digits == "1"
+    verified = ReportVerified(
+        report_id=state.verifying_report_id,
+        call_sid=state.call_sid,
+        confirmed=confirmed,
+        at=ctx.now,
+    )
+    goodbye = prompts.VERIFIED_YES if confirmed else prompts.VERIFIED_NO
+    return _end(state, EndReason.VERIFIED, goodbye, events=(verified,))
 
 
 def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
@@ -492,7 +625,12 @@ def _receipt(state: CallState, ctx: Context) -> tuple[str, ...]:
     (callflows.trust decides for both, so the chair hears what will happen)."""
     assert state.precinct_id is not None
     info = ctx.services.find_precinct(state.precinct_id)
-    trust = report_trust(state.caller, info.chair_phone if info else "", state.stir_verstat)
+    trust = report_trust(
+        state.caller,
+        info.chair_phone if info else "",
+        state.stir_verstat,
+        reached_by_hotline=state.reached_by_hotline,
+    )
     if trust is Trust.UNATTESTED:
         return prompts.receipt_to_confirm(state.receipt, prompts.CALL_BACK_UNATTESTED)
     if trust is Trust.NO_CHAIR_PHONE:
@@ -527,6 +665,7 @@ def _submitted(state: CallState, ctx: Context) -> ReportSubmitted:
         received_at=ctx.now,
         chance=[ctx.ballot.groups[g].name for g in state.chance],
         stir_verstat=state.stir_verstat,
+        reached_by_hotline=state.reached_by_hotline,
     )
 
 
@@ -539,4 +678,6 @@ _HANDLERS: dict[str, Callable[[CallState, str, Context], Turn]] = {
     "fix": _on_fix,
     CHANCE: _on_chance,
     CONFIRM: _on_confirm,
+    OFFER: _on_offer,
+    VERIFY: _on_verify,
 }

@@ -390,3 +390,89 @@ def _people(n: int) -> str:
 
 def _delegates(n: int) -> str:
     return _count(n, "delegate")
+
+
+# --- calls the hotline places (callflows.flow: offer and verify steps) ---------------------
+
+
+def offer_to_report(precinct_name: str) -> str:
+    """What a chair hears on answering a call to a precinct that has not reported."""
+    return (
+        f"This is the caucus results hotline calling for precinct {precinct_name}. "
+        "Press 1 to report your results now."
+    )
+
+
+PRESS_ONE_TO_REPORT = "Please press 1 to report your results now."
+OFFER_CALL_BACK = "We will try you again later, or call the hotline when you are ready. Goodbye."
+
+
+def ask_verify(precinct_name: str, receipt_code: str) -> str:
+    """The question of a callback verifying a report whose caller ID was not attested."""
+    tail = spell_digits(receipt_code[-3:], " ")
+    return (
+        f"A report for precinct {precinct_name} was received with a receipt ending in {tail}. "
+        "Press 1 if you made it. Press 2 if you did not."
+    )
+
+
+VERIFIED_YES = "Thank you. Your report is confirmed and will be counted. Goodbye."
+VERIFIED_NO = (
+    "Thank you. That report will not be counted, and party staff have been alerted. "
+    "If you have results to report, call the hotline. Goodbye."
+)
+VERIFY_CALL_BACK = "We will call again later. Goodbye."
+
+
+def voicemail_offer(precinct_name: str, hotline_number: str) -> str:
+    """Left on a chair's voicemail when a call about missing results reaches it."""
+    return (
+        f"This is the caucus results hotline, calling for precinct {precinct_name}, which has "
+        f"not reported yet. Please call {_spoken_number(hotline_number)} to report your "
+        "results. Thank you."
+    )
+
+
+def voicemail_verify(precinct_name: str) -> str:
+    """Left on a chair's voicemail when a verification call reaches it."""
+    return (
+        f"This is the caucus results hotline, calling to confirm a report for precinct "
+        f"{precinct_name}. We will call again. Thank you."
+    )
+
+
+def _spoken_number(number: str) -> str:
+    # "+15155550100" is read digit by digit, without the country code of a US number.
+    digits = number.removeprefix("+1") if len(number) == 12 else number.lstrip("+")
+    return spell_digits(digits, " ")
+
+
+# --- a member of staff (callflows.flow: 0 at a menu) ---------------------------------------
+
+CONNECTING_TO_STAFF = "Connecting you to a member of staff. Please hold."
+STAFF_NO_ANSWER = "Nobody could take your call just now."
+STAFF_CALL_OVER = "Thank you for calling the caucus results hotline. Goodbye."
+STAFF_ALREADY_ASKED = (
+    "You have already asked for staff on this call. Please answer the question, "
+    "or call back to ask again."
+)
+
+
+def staff_off_duty(hours: str) -> str:
+    """A caller who pressed 0 when nobody from staff is on duty; `hours` is when staff
+    answer, as configured ("from 6 p.m. to 1 a.m."), "" when none is."""
+    when = (
+        f"Staff answer {hours.rstrip('.')}. Please call back then"
+        if hours
+        else ("Please call back later")
+    )
+    return f"Nobody from staff is available now. {when}, or keep going."
+
+
+def staff_whisper(precinct_name: str, county: str) -> str:
+    """What the member of staff hears on answering, before the chair is put through
+    ("" names: a caller who has not yet given a precinct)."""
+    if not precinct_name:
+        return "Caucus results hotline: a caller who has not yet given a precinct needs help."
+    where = f"{precinct_name}, {county} county" if county else precinct_name
+    return f"Caucus results hotline: a chair for precinct {where}, needs help."

@@ -17,6 +17,10 @@ RESUME = "resume"
 CHANCE = "chance"
 CONFIRM = "confirm"
 DONE = "done"
+OFFER = "offer"
+"""A call the hotline placed to a precinct with no report: press 1 to report now."""
+VERIFY = "verify"
+"""A call the hotline placed to verify a held report: press 1 if you made it, 2 if not."""
 
 FIRST = "first"
 FINAL = "final"
@@ -82,6 +86,14 @@ class CallState:
     chance: list[int] = field(default_factory=list)
     report_id: str = ""
     receipt: str = ""
+    reached_by_hotline: bool = False
+    """The hotline placed this call to the precinct's registered chair phone (`caller`):
+    whoever answers has that phone, as surely as a call the carrier attested at level A."""
+    verifying_report_id: str = ""
+    """On a verification call: the held report the chair is asked about."""
+    verifying_receipt: str = ""
+    staff_requests: int = 0
+    """Times the caller pressed 0 at a menu to reach staff (callflows.flow limits them)."""
 
     def to_json(self) -> str:
         # vars(), not asdict(): every field is already JSON, and asdict's deep copy was a

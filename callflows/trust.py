@@ -42,14 +42,20 @@ class Trust(StrEnum):
         return self is Trust.VERIFIED
 
 
-def report_trust(caller: str, chair_phone: str, stir_verstat: str) -> Trust:
+def report_trust(
+    caller: str, chair_phone: str, stir_verstat: str, *, reached_by_hotline: bool = False
+) -> Trust:
     """The trust of a report keyed by `caller` (the caller ID as Twilio sent it) for a
     precinct whose registered phone is `chair_phone` (E.164, "" for none), on a call with
-    the carrier's `stir_verstat`."""
+    the carrier's `stir_verstat`; `reached_by_hotline` when the hotline placed the call to
+    `caller` itself (then `caller` is the number dialled, which nobody can spoof)."""
     if not chair_phone:
         return Trust.NO_CHAIR_PHONE
     if e164(caller) != chair_phone:
         return Trust.OTHER_NUMBER
+    if reached_by_hotline:
+        # A spoofer can show the chair's number, but cannot answer a call placed to it.
+        return Trust.VERIFIED
     # Exactly A: anything else (B, C, "No-TN-Validation", "TN-Validation-Failed-*", none,
     # or something Twilio would never send) leaves the number unconfirmed.
     if stir_verstat != FULL_ATTESTATION:

@@ -19,10 +19,13 @@ from ivr.call_log_command import call_log_group
 from ivr.data import PRECINCTS_2020
 from ivr.hotline import current_hotline
 from ivr.jobs_command import jobs_group
+from ivr.outbound_command import outbound_group
 from ivr.precinct_import import ImportFailed
 from ivr.results import export_rows, to_csv, to_json
 from ivr.settings import SettingsError
 from ivr.staff.commands import staff_group
+from ivr.twilio_command import twilio_group
+from ivr.twilio_setup_command import check_command, configure_command
 
 DEMO_PRECINCTS = PRECINCTS_2020
 DEMO_PRECINCTS_FILE = "demo-precincts.csv"
@@ -51,7 +54,11 @@ cli.add_command(call_log_group)
 cli.add_command(flood_command)
 cli.add_command(capacity_command)
 cli.add_command(jobs_group)
+cli.add_command(outbound_group)
 cli.add_command(staff_group)
+cli.add_command(twilio_group)
+twilio_group.add_command(configure_command)
+twilio_group.add_command(check_command)
 
 
 @cli.group()
@@ -236,6 +243,7 @@ def serve(bind: str | None, workers: int | None, threads: int | None, server: st
 def worker(burst: bool) -> None:
     """Run an rq worker that commits reports to the database."""
     from ivr.hotline import UnsupportedRedis, check_redis_version, worker_redis
+    from ivr.twilio_api import outbound_runtime
     from queues import blocklist
     from queues.worker import run_worker
 
@@ -249,7 +257,10 @@ def worker(burst: bool) -> None:
     # The call path reads the blocklist from Redis: rebuild it in case Redis lost it.
     with hotline.sessions() as session:
         blocklist.sync(session, hotline.redis)
-    run_worker(worker_redis(hotline.settings), hotline.sessions, burst=burst)
+    outbound = outbound_runtime(hotline.settings)
+    if outbound is None:
+        click.echo("No TWILIO_ACCOUNT_SID or HOTLINE_PHONE_NUMBER: this worker places no calls.")
+    run_worker(worker_redis(hotline.settings), hotline.sessions, burst=burst, outbound=outbound)
 
 
 @cli.command("demo")

@@ -77,6 +77,15 @@ def queue_depths(redis: Redis) -> dict[str, QueueDepth]:
     return depths
 
 
+SHOWN_TOTALS = (
+    "staff_requests",
+    "staff_put_through",
+    "staff_off_duty",
+    "reports_denied_by_chair",
+)
+"""The running totals the overview page shows by name."""
+
+
 def collect(hotline: Hotline) -> Snapshot:
     """Read Redis and the database once; cheap enough to call every two seconds."""
     redis = hotline.redis
@@ -97,7 +106,8 @@ def collect(hotline: Hotline) -> Snapshot:
         by_county=by_county,
         screening_15m=counters.screening_counts(redis),
         latency_ms=counters.latency_percentiles(redis),
-        totals=all_totals,
+        # The overview shows these even before the first one happens: 0, not missing.
+        totals={**dict.fromkeys(SHOWN_TOTALS, 0), **all_totals},
         call_log_dead_letters=queues[CALL_LOG_QUEUE].failed,
     )
 

@@ -2,7 +2,8 @@
 
 Accepts `iowa2020_precincts.csv` as it is (county, precinct, precinct_short_name,
 precinct_id, is_satellite, delegates_to_elect, sde_per_county_delegate, ...) plus the
-optional columns chair_name, chair_phone and pin.
+optional columns chair_name, chair_phone, pin and closes_at (a site's own scheduled close,
+ISO 8601 with its UTC offset, for satellites on other clocks).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from callflows.phones import read_number
 from ivr.pins import pin_hmac
+from ivr.settings import aware_datetime
 from models import AuditEvent, Precinct
 
 REQUIRED_COLUMNS = (
@@ -53,6 +55,7 @@ class PrecinctRow:
     chair_name: str
     chair_phone: str
     pin: str
+    closes_at: datetime | None = None
     id_assigned: bool = False
 
 
@@ -138,6 +141,12 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
     pin = text("pin")
     if pin and not (pin.isdigit() and len(pin) == 6):
         problems.append("pin must be exactly 6 digits")
+    closes_at = aware_datetime(text("closes_at")) if text("closes_at") else None
+    if text("closes_at") and closes_at is None:
+        problems.append(
+            f"closes_at {text('closes_at')[:40]!r} is not a date and time with its UTC offset"
+            " (e.g. 2020-02-03T19:00:00-06:00)"
+        )
     if problems:
         return None
     return PrecinctRow(
@@ -152,6 +161,7 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
         chair_name=text("chair_name"),
         chair_phone=phone,
         pin=pin,
+        closes_at=closes_at,
     )
 
 
@@ -213,6 +223,9 @@ def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: s
             precinct.chair_name = row.chair_name
         if row.chair_phone:
             precinct.chair_phone = row.chair_phone
+        if row.closes_at is not None:
+            # In UTC: SQLite keeps no offset, and every comparison is made in UTC.
+            precinct.closes_at = row.closes_at.astimezone(UTC)
         if not precinct.chair_phone:
             result.without_chair_phone += 1
         if row.pin:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from callflows.phones import e164
 
 PROFILES = ("dev", "test", "production")
 
@@ -16,6 +20,10 @@ DEV_SECRETS = {
     "SECRET_KEY": "dev-secret-key",
     "PIN_KEY": "dev-pin-key",
 }
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+"""The dev and test profiles' Twilio account: the Twilio stand-in's (`hotline twilio stand-in`)."""
+DEV_HOTLINE_NUMBER = "+15155550100"
+"""The dev and test profiles' hotline number: the one the softphone calls by default."""
 
 
 MIN_SECRET_LENGTH = 32
@@ -53,6 +61,32 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     trusted_proxies: tuple[ProxyNetwork, ...] = ()
     """Peers whose X-Forwarded-For is believed (the load balancer); by default none."""
+    twilio_account_sid: str = ""
+    """The Twilio account whose REST API the hotline uses (with `twilio_auth_token`)."""
+    twilio_api_base_url: str = ""
+    """Where the REST client sends its requests instead of https://api.twilio.com: the
+    Twilio stand-in, in the dev and test profiles only; "" (the default) is Twilio itself."""
+    hotline_number: str = ""
+    """The hotline's own number (E.164), printed in the caucus packet: the number the REST
+    set-up configures and every outbound call comes from."""
+    staff_number: str = ""
+    """Where a chair who presses 0 is put through to staff (E.164); "" when nobody is on duty."""
+    staff_hours: str = ""
+    """When staff answer, as the chair hears it ("until 1 a.m."), for a chair who presses 0
+    when nobody is on duty."""
+    outbound_calls_per_second: int = 1
+    """Outbound calls the hotline places per second at most (the account's CPS)."""
+    outbound_max_calls: int = 10
+    """Outbound calls in progress at once at most."""
+    outbound_tries: int = 3
+    """Tries per precinct in a round (busy, no answer, failed, voicemail), first included."""
+    outbound_retry_seconds: int = 600
+    """Wait between two tries to one precinct."""
+    caucus_closes_at: datetime | None = None
+    """When the caucuses are scheduled to close (a site's own `closes_at` overrides it)."""
+    outbound_auto_start_minutes: int | None = None
+    """Minutes after a site's scheduled close at which the hotline calls its chair by itself
+    if it has not reported; None: only staff start rounds."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +143,17 @@ class Settings:
                 why=" (Twilio's queue ceiling)",
             ),
             trusted_proxies=_networks(env, "HOTLINE_TRUSTED_PROXIES"),
+            twilio_account_sid=_account_sid(env, profile),
+            twilio_api_base_url=_api_base_url(env, profile),
+            hotline_number=_phone(env, "HOTLINE_PHONE_NUMBER", profile, DEV_HOTLINE_NUMBER),
+            staff_number=_phone(env, "HOTLINE_STAFF_NUMBER", profile, ""),
+            staff_hours=env.get("HOTLINE_STAFF_HOURS", "").strip()[:100],
+            outbound_calls_per_second=_whole(env, "HOTLINE_OUTBOUND_CPS", 1, maximum=100),
+            outbound_max_calls=_whole(env, "HOTLINE_OUTBOUND_MAX_CALLS", 10, maximum=1000),
+            outbound_tries=_whole(env, "HOTLINE_OUTBOUND_TRIES", 3, maximum=10),
+            outbound_retry_seconds=_whole(env, "HOTLINE_OUTBOUND_RETRY_SECONDS", 600),
+            caucus_closes_at=_moment(env, "HOTLINE_CAUCUS_CLOSES_AT"),
+            outbound_auto_start_minutes=_optional_whole(env, "HOTLINE_OUTBOUND_AUTO_START_MINUTES"),
         )
 
 
@@ -125,6 +170,72 @@ def _whole(
     if maximum is not None and int(value) > maximum:
         raise SettingsError(f"{name} is {int(value)}; it may be at most {maximum}{why}")
     return int(value)
+
+
+def _optional_whole(env: Mapping[str, str], name: str) -> int | None:
+    return _whole(env, name, 0) or None
+
+
+def _moment(env: Mapping[str, str], name: str) -> datetime | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    moment = aware_datetime(text)
+    if moment is None:
+        raise SettingsError(
+            f"{name} must be a date and time with its UTC offset, e.g. "
+            f"2020-02-03T19:00:00-06:00, not {text[:40]!r}"
+        )
+    return moment
+
+
+def aware_datetime(text: str) -> datetime | None:
+    """An ISO 8601 date and time with its UTC offset; None for anything else (a time with
+    no offset would mean a different moment on every server)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _account_sid(env: Mapping[str, str], profile: str) -> str:
+    """TWILIO_ACCOUNT_SID: "AC" and 32 hex digits; the stand-in's in dev and test."""
+    value = env.get("TWILIO_ACCOUNT_SID", "").strip()
+    if not value:
+        return "" if profile == "production" else DEV_ACCOUNT_SID
+    if not re.fullmatch(r"AC[0-9a-f]{32}", value):
+        raise SettingsError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+    return value
+
+
+def _api_base_url(env: Mapping[str, str], profile: str) -> str:
+    """TWILIO_API_BASE_URL: the stand-in's address, refused in production so that the
+    account's credentials can only ever be sent to Twilio there."""
+    value = env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/")
+    if not value:
+        return ""
+    if profile == "production":
+        raise SettingsError(
+            "TWILIO_API_BASE_URL is for the Twilio stand-in (dev and test profiles); "
+            "production always talks to Twilio"
+        )
+    if not re.fullmatch(r"https?://[^/?#\s]+", value):
+        raise SettingsError(
+            "TWILIO_API_BASE_URL must be a scheme and host, e.g. http://127.0.0.1:8081"
+        )
+    return value
+
+
+def _phone(env: Mapping[str, str], name: str, profile: str, dev_default: str) -> str:
+    """A phone number setting, stored in E.164; `dev_default` outside production."""
+    value = env.get(name, "").strip()
+    if not value:
+        return "" if profile == "production" else dev_default
+    number = e164(value)
+    if not number:
+        raise SettingsError(f"{name} must be a phone number, e.g. +15155550100, not {value[:20]!r}")
+    return number
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[ProxyNetwork, ...]:

@@ -125,3 +125,35 @@ def leave() -> str:
 def empty() -> str:
     """An empty document: the answer to status callbacks."""
     return str(VoiceResponse())
+
+
+STAFF_DIAL_TIMEOUT = 20
+"""Seconds the staff phone rings before the caller hears that nobody could take the call."""
+STAFF_DONE = "staff-done"
+"""The <Dial> action: Twilio requests it with DialCallStatus when the call to staff ends."""
+WHISPER = "whisper"
+"""The <Number url>: what the member of staff hears on answering, before being connected."""
+
+
+def dial_staff(turn: Turn, staff_number: str) -> str:
+    """Say the turn's words, then put the caller through to `staff_number`.
+
+    Twilio requests the <Number url> on the staff member's leg once they answer and plays
+    its TwiML to them alone (the whisper: who is calling) before the two are connected;
+    when the dialled call ends, or is never answered within STAFF_DIAL_TIMEOUT seconds, it
+    requests the <Dial action> with DialCallStatus, carrying the call's sequence number so
+    a repeated request is answered as before."""
+    response = VoiceResponse()
+    for text in turn.say:
+        response.say(text, voice=VOICE, language=LANGUAGE)
+    seq = turn.state.seq
+    dial = response.dial(
+        action=step_url(STAFF_DONE, seq), method="POST", timeout=STAFF_DIAL_TIMEOUT
+    )
+    dial.number(staff_number, url=step_url(WHISPER, seq), method="POST")
+    return str(response)
+
+
+def say_only(*texts: str) -> str:
+    """Say `texts` and nothing else (a whisper: the call goes on when the document ends)."""
+    return f"{_HEADER}{_says(texts)}</Response>"

@@ -12,10 +12,12 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 WEBHOOK_PREFIX = "/voice"
+SMS_WEBHOOK = "/sms"
+"""The number's messaging webhook (`ivr.sms`): signature-checked like the voice webhooks."""
 
 
 def is_webhook(path: str) -> bool:
-    return path == WEBHOOK_PREFIX or path.startswith(WEBHOOK_PREFIX + "/")
+    return path in (WEBHOOK_PREFIX, SMS_WEBHOOK) or path.startswith(WEBHOOK_PREFIX + "/")
 
 
 class StaffSessions(SecureCookieSessionInterface):

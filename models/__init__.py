@@ -13,16 +13,28 @@ from models.entities import (
     ReportDraft,
     ReportStatus,
 )
+from models.outbound import (
+    AttemptState,
+    OutboundAttempt,
+    OutboundRound,
+    Outcome,
+    Purpose,
+)
 from models.staff import StaffRole, StaffUser
 
 __all__ = [
     "NEEDS_REVIEW",
+    "AttemptState",
     "AuditEvent",
     "Base",
     "BlockedNumber",
     "Call",
     "Election",
+    "OutboundAttempt",
+    "OutboundRound",
+    "Outcome",
     "Precinct",
+    "Purpose",
     "Report",
     "ReportDraft",
     "ReportStatus",

@@ -82,6 +82,9 @@ class Precinct(Base):
     chair_phone: Mapped[str] = mapped_column(String(20), default="", index=True)
     pin_hmac: Mapped[str | None] = mapped_column(String(64))
     pin_issued_at: Mapped[datetime | None]
+    # When this site's caucus is scheduled to close, where it differs from the election's
+    # (HOTLINE_CAUCUS_CLOSES_AT): satellites abroad close on their own clocks.
+    closes_at: Mapped[datetime | None]
 
     reports: Mapped[list[Report]] = relationship(back_populates="precinct")
 
@@ -104,6 +107,9 @@ class Call(Base):
     # How screening at /voice classified the caller, and what it decided (see queues/screening).
     caller_class: Mapped[str] = mapped_column(String(32), default="")
     screening: Mapped[str] = mapped_column(String(32), default="")
+    # The last time the caller pressed 0 at a menu to reach staff, and at which step.
+    staff_requested_at: Mapped[datetime | None]
+    staff_step: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Report(Base):

@@ -42,14 +42,17 @@ def assess(
     chance: Sequence[str] = (),
     caller: str | None,
     stir_verstat: str = "",
+    reached_by_hotline: bool = False,
 ) -> Assessment:
     """Assess a new report for `precinct`; `caller` None means a reviewer entered it.
 
     `stir_verstat` is the carrier's attestation of the call the report came on: without
-    level A (none given included) a report from the chair's phone is only `unverified`."""
+    level A (none given included) a report from the chair's phone is only `unverified`,
+    unless `reached_by_hotline` (the hotline placed the call to that phone itself)."""
     findings = report_findings(precinct, groups, figures, chance)
+    trust = None if caller is None else _trust(precinct, caller, stir_verstat, reached_by_hotline)
     return Assessment(
-        status=_status(session, precinct, figures, flagged, findings, caller, stir_verstat),
+        status=_status(session, precinct, figures, flagged, findings, trust),
         findings=findings,
         sdes=[str(sde(n, precinct.sde_per_county_delegate or 0)) for n in figures[DELEGATES]],
     )
@@ -89,21 +92,25 @@ def report_findings(
     return findings
 
 
+def _trust(precinct: Precinct, caller: str, stir_verstat: str, reached_by_hotline: bool) -> Trust:
+    return report_trust(
+        caller, precinct.chair_phone, stir_verstat, reached_by_hotline=reached_by_hotline
+    )
+
+
 def _status(
     session: Session,
     precinct: Precinct,
     figures: dict[str, list[int]],
     flagged: dict[str, str],
     findings: list[dict[str, Any]],
-    caller: str | None,
-    stir_verstat: str,
+    trust: Trust | None,
 ) -> ReportStatus:
     """Where a new report goes: quarantine, unverified, duplicate, conflict, flagged, or
-    the results."""
-    if caller is None:
+    the results; `trust` None for figures a reviewer entered."""
+    if trust is None:
         # A reviewer entered it from a checked worksheet, superseding what was committed.
         return ReportStatus.COMMITTED
-    trust = report_trust(caller, precinct.chair_phone, stir_verstat)
     if trust is Trust.OTHER_NUMBER:
         # A right PIN from a number that is not the chair's: perhaps a PIN read off a photo.
         return ReportStatus.QUARANTINED
@@ -114,7 +121,7 @@ def _status(
         # results: it never becomes a `duplicate` (which would read as a confirmation) nor
         # a `conflict` (which would tell staff the chair changed their figures), and it
         # never replaces anything; only a reviewer (later: a call back to the chair's
-        # phone) puts it in the results.
+        # phone, `queues.outbound`) puts it in the results.
         return ReportStatus.UNVERIFIED
     committed = session.scalars(
         select(Report)

@@ -51,6 +51,8 @@ from callflows.events import (
     CallStarted,
     MalformedEvent,
     ReportSubmitted,
+    ReportVerified,
+    StaffRequested,
     decode,
     encode,
 )
@@ -65,7 +67,8 @@ GROUP = "call-log"
 STARTED = CallStarted.kind
 ENDED = CallEnded.kind
 BLOCK = BlockCompleted.kind
-LOGGED = frozenset({STARTED, ENDED, BLOCK})
+STAFF = StaffRequested.kind
+LOGGED = frozenset({STARTED, ENDED, BLOCK, STAFF})
 """The kinds of event the call log carries (reports are rq jobs instead)."""
 BATCH_SIZE = 500
 """Events written in one transaction at most."""
@@ -108,7 +111,7 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 """The database (or the machine) failed, not an entry: no entry is to blame, so the batch
 stays pending and is tried again, never split into dead letters."""
 
-LoggedEvent = CallStarted | CallEnded | BlockCompleted
+LoggedEvent = CallStarted | CallEnded | BlockCompleted | StaffRequested
 
 
 @dataclass(frozen=True)
@@ -276,7 +279,7 @@ def _parse(data: dict[str, str]) -> LoggedEvent:
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
         raise MalformedEvent(f"{kind}: payload is not JSON") from error
     event = decode(kind, payload)
-    assert not isinstance(event, ReportSubmitted)
+    assert not isinstance(event, ReportSubmitted | ReportVerified)
     return event
 
 
@@ -313,12 +316,28 @@ _CALL_LENGTHS = {
         "caller_class",
         "screening",
         "precinct_id",
+        "staff_step",
     )
 }
 
 
-def _apply_to_call(call: Call, event: CallStarted | CallEnded) -> None:
-    if isinstance(event, CallStarted):
+def _aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC time (SQLite gives it back without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _apply_to_call(call: Call, event: CallStarted | CallEnded | StaffRequested) -> None:
+    if isinstance(event, StaffRequested):
+        # The latest request wins, whichever order a batch (or a batch read twice) has.
+        at = _aware(datetime.fromisoformat(event.at))
+        last = call.staff_requested_at
+        if last is None or _aware(last) <= at:
+            call.staff_requested_at = at
+            call.staff_step = _fit(event.step, "staff_step")
+        fits = unfit(event.precinct_id or "", _CALL_LENGTHS["precinct_id"]) is None
+        if event.precinct_id and not call.precinct_id and fits:
+            call.precinct_id = event.precinct_id
+    elif isinstance(event, CallStarted):
         call.from_number = _fit(event.from_number, "from_number")
         call.to_number = _fit(event.to_number, "to_number")
         call.stir_verstat = _fit(event.stir_verstat, "stir_verstat")

@@ -3,7 +3,11 @@
 REPORTS_QUEUE = "reports"
 """Submitted reports: the worker drains this before anything else."""
 
-WORKER_QUEUES = (REPORTS_QUEUE,)
+OUTBOUND_QUEUE = "outbound"
+"""What calls the hotline placed report back (status, answering machine, a chair's answer
+on a verification call): after reports, before nothing else."""
+
+WORKER_QUEUES = (REPORTS_QUEUE, OUTBOUND_QUEUE)
 """rq queues a worker listens to, in priority order. (Call bookkeeping is not an rq queue
 but a stream that each worker also writes: queues.call_log.)"""
 

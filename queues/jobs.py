@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from callflows.events import BlockCompleted, ReportSubmitted, decode_as
 from models import AuditEvent, Base, Precinct, Report, ReportDraft
-from queues import runtime
+from queues import outbound, runtime
 from queues.assessment import assess
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ def commit_report(payload: dict[str, Any]) -> str:
             report = _build_report(session, submitted)
             session.add(report)
             session.add(_audit("report.received", report))
+            # A report held for its caller ID: call the chair's registered phone to ask.
+            outbound.request_verification(session, report)
             session.execute(
                 delete(ReportDraft).where(
                     ReportDraft.precinct_id == submitted.precinct_id,
@@ -69,6 +71,7 @@ def _build_report(session: Session, submitted: ReportSubmitted) -> Report:
         chance=submitted.chance,
         caller=submitted.caller,
         stir_verstat=submitted.stir_verstat,
+        reached_by_hotline=submitted.reached_by_hotline,
     )
     return Report(
         id=submitted.report_id,

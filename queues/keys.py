@@ -123,3 +123,22 @@ def sign_in_attempts(account: str, address: str) -> str:
 def sign_in_address_attempts(address: str) -> str:
     """Counter: sign-ins from one client address, over all accounts, that did not succeed."""
     return f"{PREFIX}:staff-sign-in:address:{address}"
+
+
+# --- Twilio set-up (ivr.twilio_setup) ---------------------------------------------------
+
+TWILIO_SETUP_CHECK = f"{PREFIX}:twilio:setup-check"
+"""String (JSON): the last `hotline twilio check`'s result (when, passed, the differences),
+for the staff overview."""
+
+# --- calls the hotline places (queues.dialer) --------------------------------------------
+
+
+def outbound_attempt(attempt_id: int) -> str:
+    """JSON: what the webhook of an outbound try's call needs (purpose, precinct, number,
+    the report to verify), written by the dialer just before it dials."""
+    return f"{PREFIX}:outbound:attempt:{attempt_id}"
+
+
+OUTBOUND_DIALER = f"{PREFIX}:outbound:dialer"
+"""String with a TTL: the token of the one worker whose dialer places calls."""

@@ -12,10 +12,11 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from callflows.events import ReportSubmitted, encode
+from callflows.events import ReportSubmitted, ReportVerified, encode
 from queues.defaults import (
     FAILURE_TTL_SECONDS,
     JOB_TIMEOUT_SECONDS,
+    OUTBOUND_QUEUE,
     REPORTS_QUEUE,
     RESULT_TTL_SECONDS,
     RETRY_INTERVALS,
@@ -37,6 +38,41 @@ def publish_report(
         "queues.jobs.commit_report",
         args=(encode(report),),
         job_id=report.report_id,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+        timeout=JOB_TIMEOUT_SECONDS,
+        result_ttl=RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
+        pipeline=pipeline,
+    )
+
+
+def publish_verification(
+    verified: ReportVerified, connection: Redis, pipeline: Pipeline | None = None
+) -> None:
+    """Queue a chair's answer on a verification call, once per call."""
+    publish_outbound(
+        "queues.outbound_jobs.settle",
+        (encode(verified),),
+        connection,
+        pipeline,
+        job_id=f"verified-{verified.call_sid}",
+    )
+
+
+def publish_outbound(
+    function: str,
+    args: tuple[object, ...],
+    connection: Redis,
+    pipeline: Pipeline | None = None,
+    *,
+    job_id: str | None = None,
+) -> None:
+    """Queue what a call the hotline placed reported (`queues.outbound_jobs`), retried like
+    a report if the database or Twilio fails."""
+    queue(OUTBOUND_QUEUE, connection).enqueue_call(
+        function,
+        args=args,
+        job_id=job_id,
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,

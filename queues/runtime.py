@@ -1,10 +1,17 @@
-"""The worker's database: rq imports jobs by dotted path, so they find their session here."""
+"""The worker's database and REST client: rq imports jobs by dotted path, so they find
+their session (and the outbound jobs their Twilio client) here."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from queues.dialer import OutboundConfig, Telephony
+
 _sessions: sessionmaker[Session] | None = None
+_outbound: tuple[Telephony, OutboundConfig] | None = None
 
 
 class NotConfigured(RuntimeError):
@@ -21,3 +28,17 @@ def sessions() -> sessionmaker[Session]:
     if _sessions is None:
         raise NotConfigured("no database configured for jobs; start workers with `hotline worker`")
     return _sessions
+
+
+def configure_outbound(outbound: tuple[Telephony, OutboundConfig] | None) -> None:
+    """Give the outbound jobs their REST client and settings (`hotline worker` does this)."""
+    global _outbound
+    _outbound = outbound
+
+
+def outbound() -> tuple[Telephony, OutboundConfig]:
+    if _outbound is None:
+        raise NotConfigured(
+            "no Twilio client configured for jobs; start workers with `hotline worker`"
+        )
+    return _outbound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from redis import Redis
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from queues import call_log, counters, runtime
 from queues.defaults import WORKER_QUEUES
+from queues.dialer import Dialer, OutboundConfig, Telephony
 from queues.publish import queue
 
 
@@ -45,9 +47,14 @@ def run_worker(
     sessions: sessionmaker[Session],
     *,
     burst: bool = False,
+    outbound: tuple[Telephony, OutboundConfig] | None = None,
 ) -> bool:
-    """Process jobs and the call log until stopped (or, with `burst`, until both are empty)."""
+    """Process jobs and the call log until stopped (or, with `burst`, until both are empty).
+
+    With `outbound` (a Twilio client and its settings) the worker also runs the dialer, in
+    a thread, and can run the outbound jobs; a burst run only runs the jobs."""
     runtime.configure(sessions)
+    runtime.configure_outbound(outbound)
     worker = make_worker(connection)
     if burst:
         call_log.drain(connection, sessions, call_log.consumer_name())
@@ -56,8 +63,19 @@ def run_worker(
         return worked
     writer = call_log.CallLogWriter(connection, sessions)
     writer.start()
+    stop_dialing = threading.Event()
+    dialing = None
+    if outbound is not None:
+        dialer = Dialer(connection, sessions, *outbound)
+        dialing = threading.Thread(
+            target=dialer.run, args=(stop_dialing,), name="dialer", daemon=True
+        )
+        dialing.start()
     try:
         return bool(worker.work(burst=False, with_scheduler=True))
     finally:
+        stop_dialing.set()
         writer.stop()
         writer.join(timeout=call_log.READ_WAIT_MS / 1000 + 5)
+        if dialing is not None:
+            dialing.join(timeout=30)

@@ -39,6 +39,15 @@ else
 fi
 
 .venv/bin/hotline demo
+
+# The dev profile's Twilio account lives at the stand-in: the worker's calls (verification
+# callbacks, rounds to outstanding precincts) go there, never to Twilio.
+if [ "$HOTLINE_PROFILE" = dev ] && [ -z "${TWILIO_API_BASE_URL:-}" ]; then
+  TWILIO_PORT=${TWILIO_STAND_IN_PORT:-8081}
+  export TWILIO_API_BASE_URL=http://127.0.0.1:$TWILIO_PORT
+  .venv/bin/hotline twilio stand-in --port "$TWILIO_PORT" --hotline-url "$PUBLIC_BASE_URL" &
+  pids+=($!)
+fi
 .venv/bin/hotline worker &
 pids+=($!)
 
@@ -57,6 +66,7 @@ cat <<TXT
   The caucus results hotline is running (demo election: 2020 Iowa, all 1,765 sites).
   Voice URL:        $PUBLIC_BASE_URL/voice        (status callback: /voice/status, fallback: /voice/fallback)
   PINs:             $HOTLINE_INSTANCE_DIR/pins.csv (e.g. Adair "1NW ADAIR" is precinct 948199)
+  Twilio stand-in:  ${TWILIO_API_BASE_URL:-none} (REST API for the worker's outbound calls)
   Staff dashboard:  $staff_url
   Sign in as:       $staff_sign_in
   Call it from another terminal:

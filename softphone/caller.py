@@ -28,6 +28,7 @@ from softphone.twiml import (
     DTMF_KEYS,
     ERROR_HTTP_RETRIEVAL,
     ERROR_SCHEMA,
+    Dial,
     Enqueue,
     Gather,
     Hangup,
@@ -112,7 +113,8 @@ Keys = str | HangUp | None
 # Transcript entries: ("say", text), ("play", url), ("pause", seconds),
 # ("keys", step, keys), ("no-input", step), ("request", url, status, seconds),
 # ("application-error", code, url), ("enqueue", name), ("queue-full", name),
-# ("leave", name), ("hangup",), ("reject", reason), ("limit", what).
+# ("leave", name), ("hangup",), ("reject", reason), ("limit", what),
+# ("redirected", url) and ("ended-by-api",) for REST updates of an outbound call.
 Event = tuple[str | int | float | None, ...]
 
 
@@ -177,6 +179,8 @@ class CallRecord:
     error_codes: list[int] = field(default_factory=list)
     duration_seconds: float = 0.0
     status_callback_status: int | None = None  # None: no status callback was sent
+    dialed: list[str] = field(default_factory=list)  # every <Dial>'s numbers, in order
+    callee_heard: list[str] = field(default_factory=list)  # what answering callees heard
 
     @property
     def spoken(self) -> str:
@@ -266,6 +270,21 @@ def keypad(answers: Mapping[str, Keys | Answer]) -> Answer:
     return answer
 
 
+class _Redirected(Exception):
+    """Unwinds the TwiML being played when a REST update redirects the call."""
+
+    def __init__(self, fetch: _Fetch) -> None:
+        super().__init__(fetch.url)
+        self.fetch = fetch
+
+
+class _EndedByApi:
+    """A REST update ended the call (Status=completed)."""
+
+
+_ENDED_BY_API: Final = _EndedByApi()
+
+
 class _CallEnded(Exception):
     """Unwinds the call from wherever it ends (hangups, rejects, errors, limits)."""
 
@@ -289,7 +308,17 @@ _LEAVE: Final = _Left()
 # Verbs Twilio allows in a waitUrl document (TwiML <Enqueue> reference); <Leave> makes sense
 # only there, and <Reject>/<Enqueue> only in the call's own documents.
 _WAIT_VERBS = (Say, Play, Pause, Gather, Redirect, Hangup, Leave)
-_CALL_VERBS = (Say, Play, Pause, Gather, Redirect, Hangup, Reject, Enqueue)
+_CALL_VERBS = (Say, Play, Pause, Gather, Redirect, Hangup, Reject, Enqueue, Dial)
+# Verbs a <Number url> document (played to the called party) may hold, as this stand-in
+# plays it: words, and <Hangup> for a callee who declines.
+_WHISPER_VERBS = (Say, Play, Pause, Hangup)
+DIAL_CONVERSATION_SECONDS: Final = 60.0
+"""How long an answered <Dial> talks, on the virtual clock, before the callee hangs up."""
+
+
+def never_answers(number: str) -> bool:
+    """The default for dialled numbers: nobody picks up (DialCallStatus no-answer)."""
+    return False
 
 
 class Softphone:
@@ -312,8 +341,11 @@ class Softphone:
         max_requests: int = 500,
         max_queue_polls: int = 100,
         queues: Queues | None = None,
+        dial_answers: Callable[[str], bool] = never_answers,
+        direction: str = "inbound",
     ) -> None:
         self.transport = transport
+        self.direction = direction
         self.voice_url = voice_url
         self.validator = RequestValidator(auth_token)
         self.from_number = from_number
@@ -327,6 +359,8 @@ class Softphone:
         self.max_requests = max_requests
         self.max_queue_polls = max_queue_polls
         self.queues = queues if queues is not None else Queues()
+        self.dial_answers = dial_answers
+        """Whether a number the call <Dial>s answers (by default none does)."""
         self.record = CallRecord(self.call_sid)
         self._answer: Answer | None = None
         self._answered_at: float | None = None
@@ -334,6 +368,41 @@ class Softphone:
         self._queue_sids: dict[str, str] = {}
         self._placed = False
         self._wall_start = datetime.now(UTC)
+        # A REST update waiting to be acted on (a new URL, or the end of the call): set from
+        # the API server's thread, acted on by the call's own thread at its next verb.
+        self._update: _Fetch | _EndedByApi | None = None
+        self._update_lock = threading.Lock()
+        self._updated = threading.Event()
+
+    # -- REST updates (outbound calls placed through the REST stand-in) ----------------------
+
+    def redirect(self, url: str) -> None:
+        """A call update with Url: Twilio abandons the TwiML it is playing and fetches `url`."""
+        with self._update_lock:
+            if not isinstance(self._update, _EndedByApi):  # an ended call stays ended
+                self._update = _Fetch(url, {})
+        self._updated.set()
+
+    def end(self) -> None:
+        """A call update with Status=completed: Twilio hangs up at once."""
+        with self._update_lock:
+            self._update = _ENDED_BY_API
+        self._updated.set()
+
+    def wait_for_update(self, timeout: float) -> bool:
+        """Block until a REST update is pending (True) or `timeout` seconds pass (False)."""
+        return self._updated.wait(timeout)
+
+    def _act_on_update(self) -> None:
+        with self._update_lock:
+            update, self._update = self._update, None
+            self._updated.clear()
+        if isinstance(update, _EndedByApi):
+            self._event("ended-by-api")
+            raise _CallEnded(COMPLETED)
+        if update is not None:
+            self._event("redirected", update.url)
+            raise _Redirected(update)
 
     # -- the call -------------------------------------------------------------------------
 
@@ -345,6 +414,9 @@ class Softphone:
         self._answer = answer
         started = self.clock.now
         self._wall_start = datetime.now(UTC)
+        if self.direction != "inbound":
+            # An outbound call fetches its URL only once the callee has answered.
+            self._answered_at = self.clock.now
         try:
             self._play(_Fetch(self.voice_url, {}))
         except _CallEnded as ended:
@@ -360,8 +432,12 @@ class Softphone:
     def _play(self, first: _Fetch) -> None:
         fetch: _Fetch | None = first
         while fetch is not None:
-            url, verbs = self._fetch(fetch, wait_document=False)
-            step = self._execute(url, verbs)
+            try:
+                self._act_on_update()
+                url, verbs = self._fetch(fetch, wait_document=False)
+                step = self._execute(url, verbs)
+            except _Redirected as redirected:
+                step = redirected.fetch
             assert not isinstance(step, _Left)  # <Leave> is refused outside a queue
             fetch = step
         raise _CallEnded(COMPLETED)
@@ -376,6 +452,7 @@ class Softphone:
                 raise _CallEnded(BUSY if verbs[0].reason == "busy" else REJECTED)
             self._answered_at = self.clock.now
         for verb in verbs:
+            self._act_on_update()
             if isinstance(verb, Say | Play | Pause):
                 self._prompt(verb)
             elif isinstance(verb, Gather):
@@ -398,6 +475,10 @@ class Softphone:
                 queued = self._enqueue(url, verb)
                 if queued is not None:
                     return queued
+            elif isinstance(verb, Dial):
+                dialed = self._dial(url, verb)
+                if dialed is not None:
+                    return dialed
         return None
 
     def _prompt(self, verb: Say | Play | Pause) -> None:
@@ -435,6 +516,9 @@ class Softphone:
         self._pending_speech.clear()
         assert self._answer is not None
         keys = self._answer(prompt)
+        # An update that came while the caller listened wins over the keys: Twilio stopped
+        # the Gather, so they were never sent.
+        self._act_on_update()
         if isinstance(keys, HangUp):
             self._event("keys", prompt.step, keys.value)
             raise _CallEnded(CALLER_HUNG_UP)
@@ -459,6 +543,67 @@ class Softphone:
         # No input (silence, or the finish key alone): Twilio goes on to the next verb.
         self._event("no-input", prompt.step)
         return None
+
+    def _dial(self, url: str, verb: Dial) -> _Fetch | None:
+        """Call the <Dial>'s numbers: the first that answers (`dial_answers`) hears its
+        <Number url> (the whisper) and is connected; then Twilio requests the action with
+        DialCallStatus, or without an action goes on to the next verb."""
+        self.record.dialed.extend(number.number for number in verb.numbers)
+        self._event("dial", ",".join(number.number for number in verb.numbers))
+        answering = next((n for n in verb.numbers if self.dial_answers(n.number)), None)
+        dial_sid = new_sid("CA")
+        params: dict[str, str] = {"DialCallSid": dial_sid}
+        if answering is None:
+            # Every number rang out: the caller heard ringing for the whole timeout.
+            self.clock.advance(verb.timeout)
+            params["DialCallStatus"] = "no-answer"
+        else:
+            connected = True
+            if answering.url:
+                caller_id = verb.caller_id or self.from_number
+                whisper = urljoin(url, answering.url)
+                connected = self._whisper(whisper, dial_sid, answering.number, caller_id)
+            # The stand-in's choice: a callee who hangs up in the whisper, or whose whisper
+            # fails, ends the dialled call unbridged, reported as "completed" after 0 s.
+            talked = DIAL_CONVERSATION_SECONDS if connected else 0.0
+            self.clock.advance(talked)
+            params["DialCallStatus"] = "completed"
+            params["DialCallDuration"] = str(math.ceil(talked))
+        self._event("dial-ended", params["DialCallStatus"])
+        return _Fetch(urljoin(url, verb.action), params) if verb.action else None
+
+    def _whisper(self, url: str, dial_sid: str, number: str, caller_id: str) -> bool:
+        """Play the <Number url>'s TwiML to the called party (its leg: its own CallSid,
+        the caller's as ParentCallSid). False if the callee hangs up or it cannot be had."""
+        leg = {
+            "CallSid": dial_sid,
+            "ParentCallSid": self.call_sid,
+            "Direction": "outbound-dial",
+            "From": caller_id,
+            "Caller": caller_id,
+            "To": number,
+            "Called": number,
+            "CallStatus": "in-progress",
+        }
+        status, body = self._request(url, leg, limited=True)
+        try:
+            verbs = parse_twiml(body) if 200 <= status < 300 else None
+        except TwimlError as exc:
+            self._application_error(exc.code, url)
+            return False
+        if verbs is None or any(not isinstance(verb, _WHISPER_VERBS) for verb in verbs):
+            self._application_error(ERROR_HTTP_RETRIEVAL if verbs is None else ERROR_SCHEMA, url)
+            return False
+        for verb in verbs:
+            if isinstance(verb, Hangup):
+                return False
+            if isinstance(verb, Say):
+                self.record.callee_heard.append(verb.text)
+                self._event("callee-say", verb.text)
+                self.clock.advance(self.clock.speech_seconds(verb.text))
+            elif isinstance(verb, Pause):
+                self.clock.advance(verb.length)
+        return True
 
     def _enqueue(self, url: str, verb: Enqueue) -> _Fetch | None:
         """Wait in a queue that nobody dequeues until the waitUrl TwiML says <Leave/>."""
@@ -586,7 +731,7 @@ class Softphone:
             "Called": self.to_number,
             # The first request rings; once a document is executed the call is answered.
             "CallStatus": "ringing" if self._answered_at is None else "in-progress",
-            "Direction": "inbound",
+            "Direction": self.direction,
             "ApiVersion": API_VERSION,
         }
 

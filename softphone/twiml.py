@@ -1,8 +1,8 @@
 """TwiML voice documents parsed into plain data, for the softphone to execute.
 
 Only the verbs the hotline uses (and Twilio allows in an ``<Enqueue>`` waitUrl) are modelled:
-Say, Play, Pause, Gather, Redirect, Hangup, Reject, Enqueue, Leave. Defaults follow Twilio's
-TwiML reference (twilio.com/docs/voice/twiml/...).
+Say, Play, Pause, Gather, Redirect, Hangup, Reject, Enqueue, Leave, and Dial to <Number>s.
+Defaults follow Twilio's TwiML reference (twilio.com/docs/voice/twiml/...).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DTMF_KEYS = frozenset("0123456789*#")
 
 # Verbs Twilio supports but this stand-in does not simulate: meeting one is a limit of the test
 # harness, not an error in the application, so it raises instead of counting as one.
-_UNSIMULATED = frozenset({"Dial", "Record", "Connect", "Start", "Stop", "Refer", "Pay", "Echo"})
+_UNSIMULATED = frozenset({"Record", "Connect", "Start", "Stop", "Refer", "Pay", "Echo"})
 
 
 class TwimlError(Exception):
@@ -92,7 +92,27 @@ class Leave:
     pass
 
 
-Verb = Say | Play | Pause | Gather | Redirect | Hangup | Reject | Enqueue | Leave
+@dataclass(frozen=True)
+class Number:
+    """A <Dial>'s <Number>: the number dialled, and the TwiML `url` Twilio plays to the
+    called party once they answer, before the two are connected (None: none)."""
+
+    number: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Dial:
+    """<Dial>: call the numbers (the first to answer is connected), then request `action`
+    with DialCallStatus, or go on to the next verb without one. Defaults: Twilio's."""
+
+    numbers: tuple[Number, ...]
+    action: str | None = None
+    timeout: int = 30
+    caller_id: str | None = None
+
+
+Verb = Say | Play | Pause | Gather | Redirect | Hangup | Reject | Enqueue | Leave | Dial
 
 
 def parse_twiml(text: str) -> tuple[Verb, ...]:
@@ -137,6 +157,8 @@ def _verb(el: ET.Element) -> Verb:
         return Enqueue(_text(el), el.get("action") or None, el.get("waitUrl") or None)
     if tag == "Leave":
         return Leave()
+    if tag == "Dial":
+        return _dial(el)
     if tag in _UNSIMULATED:
         raise UnsupportedTwimlError(f"<{tag}> is not simulated by the softphone")
     raise TwimlError(ERROR_SCHEMA, f"unknown verb <{tag}>")
@@ -166,6 +188,33 @@ def _gather(el: ET.Element) -> Gather:
         timeout=_int_attr(el, "timeout", 5, minimum=1),
         action_on_empty_result=_bool_attr(el, "actionOnEmptyResult"),
         prompts=tuple(prompts),
+    )
+
+
+def _dial(el: ET.Element) -> Dial:
+    _require_post(el, "method")
+    numbers: list[Number] = []
+    for child in el:
+        if child.tag != "Number":
+            # <Client>, <Conference>, <Queue>, <Sip>, ...: valid, but not simulated here.
+            raise UnsupportedTwimlError(f"<Dial><{child.tag}> is not simulated")
+        _require_post(child, "method")
+        number = _text(child)
+        if not number:
+            raise TwimlError(ERROR_SCHEMA, "<Number> without a number")
+        numbers.append(Number(number, child.get("url") or None))
+    if not numbers:
+        # A bare number as the Dial's text is the same as one <Number> without a url.
+        number = (el.text or "").strip()
+        if not number:
+            raise TwimlError(ERROR_SCHEMA, "<Dial> without a number")
+        numbers.append(Number(number))
+    return Dial(
+        numbers=tuple(numbers),
+        action=el.get("action") or None,
+        # Twilio's <Dial timeout>: 5 to 600 seconds, 30 by default.
+        timeout=_int_attr(el, "timeout", 30, minimum=5),
+        caller_id=el.get("callerId") or None,
     )
 
 

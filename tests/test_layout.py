@@ -25,6 +25,7 @@ ROUTE_MODULES = {
     "ivr.staff.access",  # the staff blueprints' login guard
     "ivr.staff.auth",
     "ivr.staff.ops",
+    "ivr.staff.outbound_views",
     "ivr.staff.overview",
     "ivr.staff.precincts",
     "ivr.staff.public",

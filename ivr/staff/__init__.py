@@ -13,6 +13,7 @@ from ivr.staff import (
     auth,
     formatting,
     ops,
+    outbound_views,
     overview,
     precincts,
     public,
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
         review_views.bp,
         results_views.bp,
         ops.bp,
+        outbound_views.bp,
         public.bp,
     ):
         app.register_blueprint(blueprint)

@@ -2,8 +2,8 @@
 
 The page and its JSON (polled every two seconds) show one `ivr.metrics.collect` snapshot;
 each time it is taken, a sample goes into the hour's history for the chart. The page also
-lists failed report jobs, which a reviewer can requeue from it, and the call log's dead
-letters (call events the database refused).
+lists failed report jobs, which a reviewer can requeue from it, the call log's dead
+letters (call events the database refused), and the last `hotline twilio check`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ivr.metrics import Snapshot, collect
 from ivr.staff import jobs
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.chart import SERIES, Chart, build_chart
+from ivr.twilio_setup import last_check
 from models import StaffRole
 from queues import call_log, counters
 
@@ -55,6 +56,7 @@ def index() -> str:
         failed_jobs=jobs.failed_jobs(hotline.redis, limit=FAILED_JOBS_SHOWN),
         dead_letters=call_log.dead_letters(hotline.redis, limit=DEAD_LETTERS_SHOWN),
         can_requeue=current_staff().may(StaffRole.REVIEWER),
+        twilio_check=last_check(hotline.redis),
     )
 
 

@@ -12,7 +12,7 @@ from ivr.staff import chairs, precinct_status
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.downloads import download
 from ivr.staff.review import CORRECTABLE, REVIEWABLE
-from models import AuditEvent, Call, Precinct, Report, StaffRole
+from models import AuditEvent, Call, OutboundAttempt, Precinct, Report, StaffRole
 
 bp = staff_blueprint("precincts", __name__, "/precincts")
 
@@ -90,6 +90,11 @@ def _detail_page(precinct_id: str, new_pin: str = "") -> str:
             .where(Call.precinct_id == precinct_id)
             .order_by(Call.started_at.desc(), Call.id.desc())
         ).all()
+        calls_out = db.scalars(
+            select(OutboundAttempt)
+            .where(OutboundAttempt.precinct_id == precinct_id)
+            .order_by(OutboundAttempt.id)
+        ).all()
         audit = db.scalars(
             select(AuditEvent)
             .where(AuditEvent.subject == f"precinct:{precinct_id}")
@@ -104,6 +109,7 @@ def _detail_page(precinct_id: str, new_pin: str = "") -> str:
         states=states,
         reports=reports,
         calls=calls,
+        calls_out=calls_out,
         audit=audit,
         reviewable=REVIEWABLE,
         correctable=CORRECTABLE,

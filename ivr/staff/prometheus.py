@@ -24,6 +24,14 @@ from queues.counters import LATENCY_SAMPLES
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
+STAFF_OUTCOMES = (
+    ("requested", "staff_requests"),
+    ("put_through", "staff_put_through"),
+    ("no_answer", "staff_no_answer"),
+    ("off_duty", "staff_off_duty"),
+)
+"""Each outcome label of hotline_staff_requests with the running total behind it."""
+
 LATENCY_QUANTILES = (("0.5", "p50"), ("0.95", "p95"), ("0.99", "p99"))
 """Each quantile label with the snapshot's name for it."""
 
@@ -112,6 +120,15 @@ class SnapshotCollector(Collector):
         for name, count in sorted(snap.totals.items()):
             events.add_metric([name], count)
         yield events
+        staff = CounterMetricFamily(
+            "hotline_staff_requests",
+            "Callers who pressed 0 at a menu to reach staff (requested), and what came of it: "
+            "put through to staff who answered, staff did not answer, nobody on duty.",
+            labels=["outcome"],
+        )
+        for outcome, name in STAFF_OUTCOMES:
+            staff.add_metric([outcome], snap.totals.get(name, 0))
+        yield staff
 
 
 def _latency_summary(latency_ms: dict[str, float]) -> SummaryMetricFamily:

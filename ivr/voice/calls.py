@@ -15,8 +15,14 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from callflows import prompts
-from callflows.events import CallEnded, CallStarted, ReportSubmitted
-from callflows.flow import Context, Turn, answer, repeat_prompt, start_call
+from callflows.events import (
+    CallEnded,
+    CallStarted,
+    ReportSubmitted,
+    ReportVerified,
+    StaffRequested,
+)
+from callflows.flow import Context, StaffDesk, Turn, answer, repeat_prompt, start_call
 from callflows.progress import holds_figures
 from callflows.state import Progress
 from ivr import twiml
@@ -32,7 +38,7 @@ from ivr.voice.twilio_request import (
 )
 from queues import admission, call_log, counters, screening
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
-from queues.publish import publish_report
+from queues.publish import publish_report, publish_verification
 from queues.screening import Action, Caller, Decision, LiveState
 
 log = logging.getLogger(__name__)
@@ -86,7 +92,7 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             turn = repeat_prompt(state, ctx)
         else:
             turn = answer(state, req.keys, ctx, finished_on_key=req.finished_on_key)
-        body = twiml.render_turn(turn)
+        body = render(hotline, turn)
         _publish_events(hotline, turn, writes)
         hotline.store.save(writes.pipe, turn.state, body)
         _keep_progress(hotline, turn, writes)
@@ -153,8 +159,23 @@ def fallback(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     return twiml.hold_and_retry(prompts.HOLD_ON, retry_url(path, query, req.keys))
 
 
-def _context(hotline: Hotline, writes: Writes) -> Context:
-    return Context(ballot=hotline.ballot, services=WebServices(hotline, writes), now=_now())
+def render(hotline: Hotline, turn: Turn) -> str:
+    """The TwiML of a turn: a <Dial> to staff when it puts the caller through."""
+    if turn.connect_staff:
+        return twiml.dial_staff(turn, hotline.settings.staff_number)
+    return twiml.render_turn(turn)
+
+
+def context(hotline: Hotline, writes: Writes) -> Context:
+    """The flow's view of the world for one request (ivr.voice.staff_calls uses it too)."""
+    settings = hotline.settings
+    # Staff are on duty while a number to put callers through to is configured.
+    staff = StaffDesk(on_duty=bool(settings.staff_number), hours=settings.staff_hours)
+    services = WebServices(hotline, writes)
+    return Context(ballot=hotline.ballot, services=services, now=_now(), staff=staff)
+
+
+_context = context
 
 
 def _now() -> str:
@@ -232,7 +253,13 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
     for event in turn.events:
         if isinstance(event, ReportSubmitted):
             publish_report(event, hotline.redis, writes.pipe)
+        elif isinstance(event, ReportVerified):
+            publish_verification(event, hotline.redis, writes.pipe)
         else:
+            if isinstance(event, StaffRequested):
+                counters.add_event(writes.pipe, "staff_requests")
+                if not event.on_duty:
+                    counters.add_event(writes.pipe, "staff_off_duty")
             call_log.add(writes.pipe, event)
 
 

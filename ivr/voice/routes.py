@@ -28,12 +28,12 @@ from redis.exceptions import RedisError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ivr import twilio_signature
+from ivr import sms, twilio_signature
 from ivr.callstore import Writes
 from ivr.hotline import Hotline
-from ivr.voice import calls
+from ivr.voice import calls, outbound_calls, staff_calls
 from ivr.voice.twilio_request import VoiceRequest, parse_request, unreadable_request
-from ivr.web_sessions import is_webhook
+from ivr.web_sessions import SMS_WEBHOOK, is_webhook
 from queues import counters
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ HANDLERS: dict[str, Handler] = {
     "/voice/status": calls.status,
     "/voice/fallback": calls.fallback,
     "/voice/dequeued": calls.dequeued,
+    "/voice/staff-done": staff_calls.done,  # the <Dial> to staff ended (DialCallStatus)
+    "/voice/whisper": staff_calls.whisper,  # the staff member's leg, before connecting
+    "/voice/outbound/call": outbound_calls.answered,
+    "/voice/outbound/status": outbound_calls.status,
+    "/voice/outbound/amd": outbound_calls.amd,
+    "/voice/outbound/voicemail": outbound_calls.voicemail,
+    SMS_WEBHOOK: sms.inbound,  # a text to the number: signed like the rest, answered "call"
 }
 """Every other path under /voice ("/voice", a step, or a path that is none of ours, such
 as "/voice//pin") goes to `calls.step`, which screens a call it does not know as new."""

@@ -70,6 +70,8 @@ ANSWERED_BY = frozenset(
         "unknown",
     }
 )
+DIAL_CALL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+"""Twilio's DialCallStatus values (the <Dial> action's outcome of the dialled call)."""
 MAX_CALL_SECONDS = 24 * 3600
 MAX_RETRIES = 1000
 """More hold-and-retry rounds than any call gets (the handlers stop far sooner)."""
@@ -89,6 +91,8 @@ class StepQuery:
     """`p`: a held caller's place in the queue's order (0 goes first)."""
     silence: bool = False
     """`silence`: the redirect after a Gather that heard nothing."""
+    attempt: int | None = None
+    """`a`: the outbound try a call the hotline placed belongs to (queues.dialer)."""
 
     def with_retry(self, digits: str | None) -> dict[str, str]:
         """The query of the same step asked again after a hold, carrying `digits`."""
@@ -99,6 +103,8 @@ class StepQuery:
             args["silence"] = "1"
         if self.priority != 1:
             args["p"] = str(self.priority)
+        if self.attempt is not None:
+            args["a"] = str(self.attempt)
         args["r"] = str(self.retries + 1)
         if digits:
             args["d"] = digits
@@ -134,6 +140,10 @@ class VoiceRequest:
     answered_by: str
     error_code: str
     error_url: str
+    dial_call_status: str = ""
+    """`DialCallStatus` on a <Dial> action: one of DIAL_CALL_STATUSES, or ""."""
+    parent_call_sid: str = ""
+    """`ParentCallSid` on a dialled leg's request (the <Number url>): the caller's call."""
 
     @functools.cached_property
     def caller(self) -> Phone:
@@ -185,6 +195,8 @@ def parse_request(path: str, form: Mapping[str, str], args: Mapping[str, str]) -
         answered_by=_one_of(form.get("AnsweredBy", ""), ANSWERED_BY),
         error_code=_digits_only(form.get("ErrorCode", ""), 8),
         error_url=form.get("ErrorUrl", "")[:MAX_URL],
+        dial_call_status=_one_of(form.get("DialCallStatus", ""), DIAL_CALL_STATUSES),
+        parent_call_sid=_call_sid(form.get("ParentCallSid", "")),
     )
 
 
@@ -221,6 +233,7 @@ def parse_query(args: Mapping[str, str]) -> StepQuery:
         carried_digits=args.get("d"),
         priority=0 if args.get("p") == "0" else 1,
         silence=args.get("silence") == "1",
+        attempt=_whole(args.get("a"), 10**12),
     )
 
 

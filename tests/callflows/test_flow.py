@@ -254,6 +254,7 @@ def test_keeping_a_mismatched_block_flags_it_in_the_report() -> None:
     call.key("2")
     turn = call.key("1")
     (event,) = turn.events
+    assert isinstance(event, ReportSubmitted)
     assert event.flagged == {"first": "total_mismatch"}
     assert event.totals["first"] == 41
 

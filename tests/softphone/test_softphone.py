@@ -719,10 +719,10 @@ def test_a_failing_fallback_is_an_application_error_too(hotline: FakeHotline) ->
 
 def test_unsimulated_verbs_raise(hotline: FakeHotline) -> None:
     response = VoiceResponse()
-    response.dial("+15155550199")
+    response.record()
     hotline.twiml("/voice/start", response)
 
-    with pytest.raises(UnsupportedTwimlError, match="Dial"):
+    with pytest.raises(UnsupportedTwimlError, match="Record"):
         hotline.phone("/voice/start").call(silent)
 
 

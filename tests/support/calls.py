@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
@@ -20,6 +20,7 @@ from softphone import (
     Softphone,
     Transport,
 )
+from softphone.caller import never_answers
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 
 CALLER = "+15155550123"
@@ -35,9 +36,11 @@ def place_call(
     call_sid: str | None = None,
     transport: Transport | None = None,
     stir_verstat: str = FULL_ATTESTATION,
+    dial_answers: Callable[[str], bool] | None = None,
 ) -> CallRecord:
     """One call, as Twilio places it; attested at level A unless `stir_verstat` says
-    otherwise ("" sends none)."""
+    otherwise ("" sends none). `dial_answers` says which numbers the call <Dial>s answer
+    (by default none)."""
     phone = Softphone(
         transport or FlaskClientTransport(client),
         f"{PUBLIC_BASE_URL}/voice",
@@ -47,6 +50,7 @@ def place_call(
         fallback_url=f"{PUBLIC_BASE_URL}/voice/fallback",
         call_sid=call_sid,
         extra_params={"StirVerstat": stir_verstat} if stir_verstat else None,
+        dial_answers=dial_answers or never_answers,
     )
     return phone.call(answer)
 

@@ -20,6 +20,22 @@ from tests.support.services import _wait_for_port, free_port
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 
 
+def stack_environment(
+    database_url: str, redis_url: str, base_url: str, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of the stack's processes (the test profile, the test's secrets)."""
+    return {
+        **os.environ,
+        "HOTLINE_PROFILE": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": base_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PIN_KEY": "test-pin-key",
+        **(env or {}),
+    }
+
+
 @contextlib.contextmanager
 def live_stack(
     database_url: str,
@@ -37,16 +53,7 @@ def live_stack(
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "HOTLINE_PROFILE": "test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PUBLIC_BASE_URL": base_url,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PIN_KEY": "test-pin-key",
-        **(env or {}),
-    }
+    environment = stack_environment(database_url, redis_url, base_url, env)
     quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     web = [
         HOTLINE,

@@ -1,0 +1,444 @@
+"""The bookkeeping of calls the hotline places: rounds to the chairs of precincts with no
+report, callbacks verifying held reports, each try's outcome and the retries it earns.
+
+Everything here runs in the worker (the dialer, rq jobs) or behind a staff action, in one
+database transaction the caller owns; the REST calls themselves are `queues.dialer`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from callflows.events import ReportVerified
+from models import (
+    AttemptState,
+    AuditEvent,
+    OutboundAttempt,
+    OutboundRound,
+    Outcome,
+    Precinct,
+    Purpose,
+    Report,
+    ReportStatus,
+)
+from models.outbound import FINAL_CALL_STATUSES
+from queues.assessment import assess
+
+MACHINE = "machine"
+"""The prefix of every `AnsweredBy` that is not a person (machine_start, machine_end_beep...)."""
+CONFIRMED = "confirmed"
+DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    tries: int
+    """Tries per precinct (or report), the first included."""
+    retry_seconds: int
+    """Wait after a try that achieved nothing before the next."""
+
+
+SCHEDULE = "schedule"
+"""The actor of the round the hotline starts by itself after the caucuses close."""
+
+
+class RoundRunning(Exception):
+    """A round is already running: stop it before starting another."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def active_round(session: Session) -> OutboundRound | None:
+    """The round still running: started, not stopped, with a try not yet over."""
+    latest = session.scalars(select(OutboundRound).order_by(OutboundRound.id.desc())).first()
+    if latest is None or latest.stopped_at is not None:
+        return None
+    return latest if _round_has_open_attempts(session, latest.id) else None
+
+
+def outstanding_precincts(session: Session) -> list[Precinct]:
+    """Precincts with a registered chair phone and no report that counts or waits (every
+    report but a rejected one counts as "reported": its chair got through)."""
+    reported = exists().where(
+        Report.precinct_pk == Precinct.id, Report.status != ReportStatus.REJECTED.value
+    )
+    return list(
+        session.scalars(
+            select(Precinct)
+            .where(Precinct.chair_phone != "", ~reported)
+            .order_by(Precinct.precinct_id)
+        )
+    )
+
+
+def start_round(session: Session, by: str, now: datetime | None = None) -> OutboundRound:
+    """Start a round over every outstanding precinct: one try each, due at once."""
+    if active_round(session) is not None:
+        raise RoundRunning("a round is already running; stop it first")
+    moment = now or utcnow()
+    precincts = outstanding_precincts(session)
+    started = OutboundRound(started_at=moment, started_by=by, precincts=len(precincts))
+    session.add(started)
+    session.flush()
+    session.add_all(_first_tries(started, precincts, moment))
+    session.add(
+        AuditEvent(
+            actor=by,
+            action="outbound.round_started",
+            subject=f"outbound_round:{started.id}",
+            detail={"precincts": len(precincts)},
+        )
+    )
+    return started
+
+
+def start_scheduled(
+    session: Session, now: datetime, closes_at: datetime | None, after_minutes: int
+) -> int:
+    """The round the hotline starts by itself: each outstanding precinct joins it once
+    `after_minutes` have passed since its scheduled close (its own `closes_at`, else the
+    election's `closes_at`), so sites that close later are called later. Once staff stop
+    it, it stays stopped. Returns how many precincts joined now."""
+    rounds = list(
+        session.scalars(select(OutboundRound).where(OutboundRound.started_by == SCHEDULE))
+    )
+    if any(started.stopped_at is not None for started in rounds):
+        return 0
+    delay = timedelta(minutes=after_minutes)
+    called = set(
+        session.scalars(
+            select(OutboundAttempt.precinct_id).where(
+                OutboundAttempt.purpose == Purpose.STRAGGLER.value,
+                OutboundAttempt.round_id.is_not(None),
+            )
+        )
+    )
+    due = []
+    for precinct in outstanding_precincts(session):
+        closes = precinct.closes_at or closes_at
+        if precinct.precinct_id in called or closes is None:
+            continue
+        if aware(closes) + delay <= now:
+            due.append(precinct)
+    if not due:
+        return 0
+    scheduled = rounds[0] if rounds else None
+    if scheduled is None:
+        scheduled = OutboundRound(started_at=now, started_by=SCHEDULE, precincts=0)
+        session.add(scheduled)
+        session.flush()
+        session.add(
+            AuditEvent(
+                actor=SCHEDULE,
+                action="outbound.round_started",
+                subject=f"outbound_round:{scheduled.id}",
+                detail={"after_minutes": after_minutes},
+            )
+        )
+    scheduled.precincts += len(due)
+    session.add_all(_first_tries(scheduled, due, now))
+    return len(due)
+
+
+def _first_tries(
+    started: OutboundRound, precincts: list[Precinct], now: datetime
+) -> list[OutboundAttempt]:
+    """A round's first call to each of `precincts`' chairs, due at once."""
+    return [
+        OutboundAttempt(
+            purpose=Purpose.STRAGGLER.value,
+            round_id=started.id,
+            precinct_id=precinct.precinct_id,
+            to_number=precinct.chair_phone,
+            due_at=now,
+            created_at=now,
+        )
+        for precinct in precincts
+    ]
+
+
+def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
+    """Stop the running round: its tries not yet dialled are skipped (calls already placed
+    run to their end). Returns how many were skipped; 0 when no round was running."""
+    running = session.scalars(
+        select(OutboundRound)
+        .where(OutboundRound.stopped_at.is_(None))
+        .order_by(OutboundRound.id.desc())
+    ).first()
+    if running is None:
+        return 0
+    moment = now or utcnow()
+    running.stopped_at = moment
+    running.stopped_by = by
+    result = session.execute(
+        update(OutboundAttempt)
+        .where(
+            OutboundAttempt.round_id == running.id,
+            OutboundAttempt.state == AttemptState.DUE.value,
+        )
+        .values(state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment)
+    )
+    skipped = int(getattr(result, "rowcount", 0) or 0)
+    session.add(
+        AuditEvent(
+            actor=by,
+            action="outbound.round_stopped",
+            subject=f"outbound_round:{running.id}",
+            detail={"skipped": skipped},
+        )
+    )
+    return skipped
+
+
+def request_verification(session: Session, report: Report, now: datetime | None = None) -> None:
+    """Queue a callback to the chair's registered phone for a report held as unverified
+    (the worker calls this as it stores one). Nothing for a precinct with no phone: there
+    is nobody to call, so a reviewer decides."""
+    phone = report.precinct.chair_phone
+    if report.status != ReportStatus.UNVERIFIED.value or not phone:
+        return
+    moment = now or utcnow()
+    session.add(
+        OutboundAttempt(
+            purpose=Purpose.VERIFY.value,
+            precinct_id=report.precinct.precinct_id,
+            report_id=report.id,
+            to_number=phone,
+            due_at=moment,
+            created_at=moment,
+        )
+    )
+
+
+def skip_reason(session: Session, attempt: OutboundAttempt) -> Outcome | None:
+    """Why a due try must not be dialled any more, or None to dial it."""
+    if attempt.purpose == Purpose.VERIFY.value:
+        report = session.get(Report, attempt.report_id) if attempt.report_id else None
+        if report is None or report.status != ReportStatus.UNVERIFIED.value:
+            return Outcome.SETTLED
+        return None
+    if attempt.round_id is not None:
+        started = session.get(OutboundRound, attempt.round_id)
+        if started is not None and started.stopped_at is not None:
+            return Outcome.STOPPED
+    if precinct_has_reported(session, attempt.precinct_id):
+        return Outcome.REPORTED
+    return None
+
+
+def precinct_has_reported(session: Session, precinct_id: str) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Report.precinct_pk == Precinct.id,
+                    Precinct.precinct_id == precinct_id,
+                    Report.status != ReportStatus.REJECTED.value,
+                )
+            )
+        )
+    )
+
+
+def record_call_status(
+    session: Session,
+    attempt_id: int,
+    call_sid: str,
+    status: str,
+    policy: RetryPolicy,
+    *,
+    answered_by: str = "",
+    now: datetime | None = None,
+) -> None:
+    """Twilio's status callback for a try's call; a final status ends the try and, if it
+    achieved nothing, schedules the next. Safe to run twice and in any order with the dialer
+    (the callback may arrive before the dialer has stored the call's SID)."""
+    attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
+    if attempt is None or (attempt.call_sid and attempt.call_sid != call_sid):
+        return  # not ours (or a stale callback of another call): nothing to record
+    if answered_by and not attempt.answered_by:
+        attempt.answered_by = answered_by
+    if attempt.state == AttemptState.ENDED.value:
+        return  # a repeated final callback
+    attempt.call_sid = call_sid
+    attempt.call_status = status
+    if status not in FINAL_CALL_STATUSES:
+        if attempt.state == AttemptState.DIALING.value:
+            attempt.state = AttemptState.PLACED.value
+        return
+    moment = now or utcnow()
+    attempt.state = AttemptState.ENDED.value
+    attempt.outcome = status
+    attempt.ended_at = moment
+    if not _achieved(session, attempt):
+        schedule_retry(session, attempt, policy, moment)
+
+
+def record_answered_by(session: Session, attempt_id: int, call_sid: str, answered_by: str) -> bool:
+    """Asynchronous answering-machine detection's verdict; True when a machine answered
+    (the caller then redirects the call to the voicemail message)."""
+    attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
+    if attempt is None or (attempt.call_sid and attempt.call_sid != call_sid):
+        return False
+    attempt.answered_by = answered_by
+    return answered_by.startswith(MACHINE) or answered_by == "fax"
+
+
+def schedule_retry(
+    session: Session, attempt: OutboundAttempt, policy: RetryPolicy, now: datetime
+) -> OutboundAttempt | None:
+    """The next try after `attempt`, due `retry_seconds` later; None when the tries are used
+    up (a verification then stays for a reviewer) or the round was stopped."""
+    if attempt.try_number >= policy.tries or skip_reason(session, attempt) is not None:
+        if attempt.purpose == Purpose.VERIFY.value and attempt.try_number >= policy.tries:
+            session.add(
+                AuditEvent(
+                    actor="worker",
+                    action="report.verification_unanswered",
+                    subject=f"precinct:{attempt.precinct_id}",
+                    detail={"report_id": attempt.report_id, "tries": attempt.try_number},
+                )
+            )
+        return None
+    following = OutboundAttempt(
+        purpose=attempt.purpose,
+        round_id=attempt.round_id,
+        precinct_id=attempt.precinct_id,
+        report_id=attempt.report_id,
+        to_number=attempt.to_number,
+        try_number=attempt.try_number + 1,
+        due_at=now + timedelta(seconds=policy.retry_seconds),
+        created_at=now,
+    )
+    session.add(following)
+    return following
+
+
+def settle_verification(session: Session, verified: ReportVerified) -> tuple[str, bool]:
+    """The chair's answer on a verification callback: commit the report as if it came on an
+    attested call (it may still be a duplicate, a conflict or flagged), or quarantine it and
+    alert staff. Returns the report's status and whether this answer changed it; repeats
+    change nothing."""
+    report = session.get(Report, verified.report_id)
+    if report is None:
+        return "unknown", False
+    # Lock the precinct's row first, as every writer of its reports does.
+    precinct = session.scalars(
+        select(Precinct).where(Precinct.id == report.precinct_pk).with_for_update()
+    ).one()
+    attempt = session.scalars(
+        select(OutboundAttempt).where(OutboundAttempt.call_sid == verified.call_sid)
+    ).first()
+    if attempt is not None and not attempt.result:
+        attempt.result = CONFIRMED if verified.confirmed else DENIED
+    if report.status != ReportStatus.UNVERIFIED.value:
+        return report.status, False  # decided already (a reviewer, or this answer before)
+    if verified.confirmed:
+        status = assess(
+            session,
+            precinct,
+            groups=report.groups,
+            figures=report.figures,
+            flagged=report.flagged_blocks,
+            caller=report.caller,
+            stir_verstat=report.stir_verstat,
+            reached_by_hotline=True,
+        ).status
+        action = "report.verified_by_callback"
+    else:
+        status = ReportStatus.QUARANTINED
+        action = "report.denied_by_chair"
+    report.status = status.value
+    report.reviewed_by = "callback"
+    report.reviewed_at = aware(datetime.fromisoformat(verified.at))
+    session.add(
+        AuditEvent(
+            actor="callback",
+            action=action,
+            subject=f"precinct:{precinct.precinct_id}",
+            detail={"report_id": report.id, "call_sid": verified.call_sid, "status": status.value},
+        )
+    )
+    return status.value, True
+
+
+def _achieved(session: Session, attempt: OutboundAttempt) -> bool:
+    """Whether a finished try did what it was for (nothing more to call about)."""
+    if attempt.purpose == Purpose.VERIFY.value:
+        return bool(attempt.result) or skip_reason(session, attempt) is not None
+    return precinct_has_reported(session, attempt.precinct_id)
+
+
+def _round_has_open_attempts(session: Session, round_id: int) -> bool:
+    open_states = (AttemptState.DUE.value, AttemptState.DIALING.value, AttemptState.PLACED.value)
+    count = session.scalar(
+        select(func.count())
+        .select_from(OutboundAttempt)
+        .where(OutboundAttempt.round_id == round_id, OutboundAttempt.state.in_(open_states))
+    )
+    return bool(count)
+
+
+@dataclass(frozen=True)
+class OutboundTotals:
+    """Counts for the dashboard: tries by purpose and where they stand or how they ended."""
+
+    by_purpose: dict[str, dict[str, int]]
+    """purpose -> {"due": n, "dialing": n, "placed": n, "completed": n, "busy": n, ...}."""
+    results: dict[str, int]
+    """"confirmed" / "denied" verification answers."""
+    precincts_reported_after_call: int
+    """Precincts of the latest round that have reported since it began."""
+
+
+def totals(session: Session) -> OutboundTotals:
+    by_purpose: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(
+            OutboundAttempt.purpose,
+            OutboundAttempt.state,
+            OutboundAttempt.outcome,
+            func.count(),
+        ).group_by(OutboundAttempt.purpose, OutboundAttempt.state, OutboundAttempt.outcome)
+    )
+    for purpose, state, outcome, count in rows:
+        bucket = by_purpose.setdefault(purpose, {})
+        name = outcome or state
+        bucket[name] = bucket.get(name, 0) + int(count)
+    results = {
+        str(result): int(count)
+        for result, count in session.execute(
+            select(OutboundAttempt.result, func.count())
+            .where(OutboundAttempt.result != "")
+            .group_by(OutboundAttempt.result)
+        )
+    }
+    latest = session.scalars(select(OutboundRound).order_by(OutboundRound.id.desc())).first()
+    reported = 0
+    if latest is not None:
+        called = select(OutboundAttempt.precinct_id).where(OutboundAttempt.round_id == latest.id)
+        reported = int(
+            session.scalar(
+                select(func.count(func.distinct(Precinct.id))).where(
+                    Precinct.precinct_id.in_(called),
+                    exists().where(
+                        Report.precinct_pk == Precinct.id,
+                        Report.received_at >= latest.started_at,
+                        Report.status != ReportStatus.REJECTED.value,
+                    ),
+                )
+            )
+            or 0
+        )
+    return OutboundTotals(by_purpose, results, reported)

@@ -1,0 +1,394 @@
+"""`hotline twilio configure` and `check`: the real `twilio` Client against the REST
+stand-in running as a live server; the check's result on the staff overview; and the
+number's messaging webhook, `/sms`."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urldefrag, urlsplit
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app
+from ivr.cli import cli
+from ivr.hotline import Hotline
+from ivr.settings import Settings, SettingsError
+from ivr.sms import CALL_INSTEAD
+from ivr.twilio_api import rest_client
+from ivr.twilio_setup import (
+    CONNECTION_OVERRIDES,
+    Change,
+    CheckRecord,
+    Current,
+    NumberConfig,
+    desired,
+    diff,
+    last_check,
+)
+from ivr.voice.calls import HOLD_QUEUE_NAME
+from models import StaffRole
+from softphone import HttpTransport, signature_url
+from softphone.rest import RestStandIn
+from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, make_settings
+from tests.ivr.staff.support import staff_client
+from tests.support.services import RedisServer
+
+ACCOUNT_SID = "AC" + "1" * 32
+NUMBER = "+15155550100"
+HOLD_MAX = 1500
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def twilio() -> Iterator[RestStandIn]:
+    with RestStandIn(
+        HttpTransport(), auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID, numbers=(NUMBER,)
+    ) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def cli_settings(
+    twilio: RestStandIn,
+    redis_server: RedisServer,
+    sqlite_template: Path,
+    tmp_path: Path,
+) -> Settings:
+    """Settings as tests/conftest.py makes them, with the account, the stand-in's address,
+    the hotline's number and the hold queue's size."""
+    database = tmp_path / "cli.db"
+    shutil.copy(sqlite_template, database)
+    return dataclasses.replace(
+        make_settings(f"sqlite:///{database}", redis_server.url, tmp_path),
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_api_base_url=twilio.base_url,
+        hotline_number=NUMBER,
+        hold_max=HOLD_MAX,
+    )
+
+
+@pytest.fixture
+def hotline_cli(cli_settings: Settings, redis: Redis) -> Iterator[Callable[..., Result]]:
+    """`hotline` with settings: invoke("twilio", "check", settings=...)."""
+    apps: list[Flask] = []
+
+    def invoke(*args: str, settings: Settings = cli_settings) -> Result:
+        app = create_app(settings)
+        apps.append(app)
+        return app.test_cli_runner().invoke(cli, list(args))
+
+    yield invoke
+    for app in apps:
+        hotline: Hotline = app.extensions["hotline"]
+        hotline.engine.dispose()
+        hotline.redis.close()
+
+
+def expected_config() -> NumberConfig:
+    base = PUBLIC_BASE_URL
+    fragment = "ct=1000&rt=4000&tt=6000&rc=1&rp=ct,rt"
+    return NumberConfig(
+        voice_url=f"{base}/voice#{fragment}",
+        voice_method="POST",
+        voice_fallback_url=f"{base}/voice/fallback",
+        status_callback=f"{base}/voice/status",
+        sms_url=f"{base}/sms",
+    )
+
+
+def number_fields(twilio: RestStandIn) -> dict[str, Any]:
+    state = twilio.number(NUMBER)
+    return {name: getattr(state, name) for name in NumberConfig.__dataclass_fields__}
+
+
+# --- configure ---------------------------------------------------------------------------
+
+
+def test_configure_apply_sets_every_field_and_a_second_run_changes_nothing(
+    twilio: RestStandIn, hotline_cli: Invoke
+) -> None:
+    first = hotline_cli("twilio", "configure", "--apply")
+    assert first.exit_code == 0, first.output
+    # A new number's VoiceMethod is already POST (Twilio's default): four URLs and the queue.
+    assert "applied 5 change(s)" in first.output
+    for name in ("VoiceUrl", "VoiceFallbackUrl", "StatusCallback", "SmsUrl"):
+        assert f"  {name}: (not set) -> " in first.output
+    assert "VoiceMethod" not in first.output
+    assert f"Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> {HOLD_MAX}" in first.output
+    assert number_fields(twilio) == dataclasses.asdict(expected_config())
+    queue = twilio.queue_named(HOLD_QUEUE_NAME)
+    assert queue is not None and queue.max_size == HOLD_MAX
+
+    second = hotline_cli("twilio", "configure", "--apply")
+    assert second.exit_code == 0, second.output
+    assert "nothing to change" in second.output
+    assert "->" not in second.output
+    assert number_fields(twilio) == dataclasses.asdict(expected_config())
+
+
+def test_configure_without_apply_shows_the_changes_and_makes_none(
+    twilio: RestStandIn, hotline_cli: Invoke
+) -> None:
+    before = number_fields(twilio)
+    result = hotline_cli("twilio", "configure")
+    assert result.exit_code == 1, result.output
+    voice_url = expected_config().voice_url
+    assert f"VoiceUrl: {before['voice_url'] or '(not set)'} -> {voice_url}" in result.output
+    assert "5 change(s) pending" in result.output
+    assert "nothing was changed" in result.output
+    assert number_fields(twilio) == before
+    assert twilio.queue_named(HOLD_QUEUE_NAME) is None
+
+
+def test_an_existing_queue_is_resized_not_duplicated(
+    twilio: RestStandIn, hotline_cli: Invoke, cli_settings: Settings
+) -> None:
+    rest_client(cli_settings).queues.create(friendly_name=HOLD_QUEUE_NAME, max_size=100)
+    result = hotline_cli("twilio", "configure", "--apply")
+    assert result.exit_code == 0, result.output
+    assert f"Queue {HOLD_QUEUE_NAME} MaxSize: 100 -> {HOLD_MAX}" in result.output
+    queues = rest_client(cli_settings).queues.list()
+    assert [queue.friendly_name for queue in queues].count(HOLD_QUEUE_NAME) == 1
+    queue = twilio.queue_named(HOLD_QUEUE_NAME)
+    assert queue is not None and queue.max_size == HOLD_MAX
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def test_check_passes_after_apply_and_names_a_field_changed_behind_its_back(
+    twilio: RestStandIn, hotline_cli: Invoke, cli_settings: Settings
+) -> None:
+    assert hotline_cli("twilio", "configure", "--apply").exit_code == 0
+    passed = hotline_cli("twilio", "check")
+    assert passed.exit_code == 0, passed.output
+    assert "matches" in passed.output
+
+    client = rest_client(cli_settings)
+    (number,) = client.incoming_phone_numbers.list(phone_number=NUMBER)
+    client.incoming_phone_numbers(number.sid).update(
+        sms_url="https://elsewhere.example/sms", voice_method="GET"
+    )
+    before = number_fields(twilio)
+    failed = hotline_cli("twilio", "check")
+    assert failed.exit_code == 1, failed.output
+    assert f"SmsUrl: https://elsewhere.example/sms -> {PUBLIC_BASE_URL}/sms" in failed.output
+    assert "VoiceMethod: GET -> POST" in failed.output
+    assert "differs in 2 field(s)" in failed.output
+    assert "VoiceUrl" not in failed.output
+    assert number_fields(twilio) == before  # a check changes nothing
+
+
+def test_check_names_a_queue_too_small(
+    twilio: RestStandIn, hotline_cli: Invoke, cli_settings: Settings
+) -> None:
+    assert hotline_cli("twilio", "configure", "--apply").exit_code == 0
+    client = rest_client(cli_settings)
+    (queue,) = [q for q in client.queues.list() if q.friendly_name == HOLD_QUEUE_NAME]
+    client.queues(queue.sid).update(max_size=10)
+    result = hotline_cli("twilio", "check")
+    assert result.exit_code == 1, result.output
+    assert f"Queue {HOLD_QUEUE_NAME} MaxSize: 10 -> {HOLD_MAX}" in result.output
+
+
+# --- errors: one line, Twilio's code, exit 2 ---------------------------------------------
+
+
+def assert_one_line_error(result: Result, *expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    for text in expected:
+        assert text in lines[0]
+
+
+@pytest.mark.parametrize("command", [["configure"], ["configure", "--apply"], ["check"]])
+def test_bad_credentials_are_one_line_with_twilios_code(
+    twilio: RestStandIn, hotline_cli: Invoke, cli_settings: Settings, command: list[str]
+) -> None:
+    wrong = dataclasses.replace(cli_settings, twilio_auth_token="not-the-auth-token")
+    result = hotline_cli("twilio", *command, settings=wrong)
+    assert_one_line_error(result, "20003")
+    assert "not-the-auth-token" not in result.output
+    assert twilio.queue_named(HOLD_QUEUE_NAME) is None
+
+
+def test_twilios_own_failure_is_one_line_with_its_code(
+    twilio: RestStandIn, hotline_cli: Invoke
+) -> None:
+    twilio.fail_requests(1, status=503, code=20500)
+    assert_one_line_error(hotline_cli("twilio", "configure", "--apply"), "20500", "503")
+    assert twilio.queue_named(HOLD_QUEUE_NAME) is None
+
+
+def test_an_unknown_number_or_missing_settings_stop_with_one_line(
+    hotline_cli: Invoke, cli_settings: Settings
+) -> None:
+    other = dataclasses.replace(cli_settings, hotline_number="+15155550199")
+    assert_one_line_error(hotline_cli("twilio", "check", settings=other), "+15155550199")
+    no_account = dataclasses.replace(cli_settings, twilio_account_sid="")
+    assert_one_line_error(hotline_cli("twilio", "configure", settings=no_account), "ACCOUNT_SID")
+
+
+def test_no_option_takes_the_credentials(hotline_cli: Invoke) -> None:
+    for command in ("configure", "check"):
+        result = hotline_cli("twilio", command, "--help")
+        assert result.exit_code == 0
+        assert "--auth" not in result.output and "--account" not in result.output
+        assert "--token" not in result.output and "--sid" not in result.output
+
+
+# --- the check's record, on the staff overview -------------------------------------------
+
+
+def test_the_overview_shows_the_last_check(
+    client: FlaskClient, hotline: Hotline, hotline_cli: Invoke
+) -> None:
+    staff_client(client, hotline, StaffRole.VIEWER)
+    assert "never checked" in overview_row(client)
+
+    assert hotline_cli("twilio", "check").exit_code == 1
+    record = last_check(hotline.redis)
+    assert record is not None and not record.passed
+    assert any(line.startswith("VoiceUrl: ") for line in record.differences)
+    row = overview_row(client)
+    assert "failed" in row and "VoiceUrl: " in row and "never checked" not in row
+
+    assert hotline_cli("twilio", "configure", "--apply").exit_code == 0
+    assert hotline_cli("twilio", "check").exit_code == 0
+    record = last_check(hotline.redis)
+    assert record is not None and record.passed and record.differences == ()
+    row = overview_row(client)
+    assert "passed" in row and "failed" not in row and "VoiceUrl" not in row
+
+
+def test_a_check_that_cannot_reach_twilio_is_recorded_as_failed(
+    hotline_cli: Invoke, cli_settings: Settings, hotline: Hotline
+) -> None:
+    wrong = dataclasses.replace(cli_settings, twilio_auth_token="not-the-auth-token")
+    assert hotline_cli("twilio", "check", settings=wrong).exit_code == 2
+    record = last_check(hotline.redis)
+    assert record is not None and not record.passed
+    assert "20003" in record.differences[0]
+
+
+def overview_row(client: FlaskClient) -> str:
+    page = client.get("/staff/").get_data(as_text=True)
+    start = page.index("Twilio set-up")
+    return page[start : page.index("</tr>", start)]
+
+
+# --- pure parts ----------------------------------------------------------------------------
+
+DOCUMENTED_RANGES = {"ct": (100, 10000), "rt": (100, 15000), "tt": (100, 15000), "rc": (0, 5)}
+"""Twilio's connection overrides and their allowed values (see ivr/twilio_setup.py)."""
+
+
+def test_the_voice_urls_overrides_are_within_twilios_documented_ranges() -> None:
+    settings = make_settings("sqlite://", "redis://", Path("."))
+    url = desired(dataclasses.replace(settings, hotline_number=NUMBER)).config.voice_url
+    base, fragment = urldefrag(url)
+    assert base == f"{PUBLIC_BASE_URL}/voice"
+    overrides = dict(parse_qsl(fragment))
+    assert list(overrides) == [key for key, _ in CONNECTION_OVERRIDES]
+    for key, (low, high) in DOCUMENTED_RANGES.items():
+        assert low <= int(overrides[key]) <= high, key
+    assert set(overrides["rp"].split(",")) <= {"4xx", "5xx", "ct", "rt", "all"}
+    # Twilio gives up and fetches the fallback URL within the total time.
+    assert int(overrides["ct"]) + int(overrides["rt"]) <= int(overrides["tt"])
+
+
+def test_desired_needs_the_number() -> None:
+    settings = make_settings("sqlite://", "redis://", Path("."))
+    with pytest.raises(SettingsError, match="HOTLINE_PHONE_NUMBER"):
+        desired(settings)
+
+
+def test_diff_lists_each_field_once_old_to_new() -> None:
+    settings = dataclasses.replace(
+        make_settings("sqlite://", "redis://", Path(".")), hotline_number=NUMBER, hold_max=7
+    )
+    want = desired(settings)
+    same = Current("PN1", want.config, "QU1", 7)
+    assert diff(same, want) == []
+    changed = Current("PN1", dataclasses.replace(want.config, voice_method="GET"), None, None)
+    assert diff(changed, want) == [
+        Change("voice_method", "GET", "POST"),
+        Change("queue_max_size", None, "7"),
+    ]
+    assert [change.line() for change in diff(changed, want)] == [
+        "VoiceMethod: GET -> POST",
+        f"Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> 7",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "[]", "{}", '{"at": "x", "passed": true}', '{"at": 1, "passed": "yes"}']
+)
+def test_an_unreadable_record_is_no_record(text: str) -> None:
+    assert CheckRecord.from_json(text) is None
+
+
+# --- the signature and the fragment ------------------------------------------------------
+
+
+def signed_post(client: FlaskClient, path: str, params: dict[str, str], url: str) -> Any:
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def test_twilio_signs_the_voice_url_without_its_fragment_and_so_do_we(
+    client: FlaskClient,
+) -> None:
+    voice_url = expected_config().voice_url
+    assert urlsplit(voice_url).fragment
+    # The softphone signs as Twilio does: the URL it requests, which has no fragment.
+    assert signature_url(voice_url) == f"{PUBLIC_BASE_URL}/voice"
+    params = {"CallSid": "CA" + "2" * 32, "From": "+15155550123", "To": NUMBER}
+    assert signed_post(client, "/voice", params, signature_url(voice_url)).status_code == 200
+    # Signed over the URL with its fragment, the request is not Twilio's.
+    assert signed_post(client, "/voice", params, voice_url).status_code == 403
+
+
+# --- /sms --------------------------------------------------------------------------------
+
+SMS = {
+    "MessageSid": "SM" + "3" * 32,
+    "AccountSid": ACCOUNT_SID,
+    "From": "+15155550123",
+    "To": NUMBER,
+    "Body": "Here is the worksheet",
+    "NumMedia": "0",
+}
+
+
+def test_a_signed_text_is_answered_with_call_instead(client: FlaskClient) -> None:
+    response = signed_post(client, "/sms", SMS, f"{PUBLIC_BASE_URL}/sms")
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    body = response.get_data(as_text=True)
+    assert body == (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Response><Message>{CALL_INSTEAD}</Message></Response>"
+    )
+    assert "phone call" in CALL_INSTEAD and "call" in CALL_INSTEAD.lower()
+
+
+def test_an_unsigned_or_forged_text_gets_403(client: FlaskClient) -> None:
+    assert client.post("/sms", data=SMS).status_code == 403
+    forged = {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    assert client.post("/sms", data=SMS, headers=forged).status_code == 403
+    # Signed for another path: still not this request's signature.
+    assert signed_post(client, "/sms", SMS, f"{PUBLIC_BASE_URL}/voice").status_code == 403
+    assert client.get("/sms").status_code == 405

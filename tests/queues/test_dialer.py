@@ -1,0 +1,155 @@
+"""The dialer against the REST stand-in as a live server, with the real `twilio` Client:
+the rate, the cap on calls at once, refusals, and a create request whose answer never came.
+
+The stand-in places the calls into the app in-process; no worker runs the jobs their
+status callbacks queue, so each try stays where the dialer alone left it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from ivr.hotline import Hotline
+from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER
+from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
+from models import AttemptState, OutboundAttempt, Outcome
+from queues import outbound
+from queues.dialer import Dialer
+from queues.outbound import utcnow
+from softphone import FlaskClientTransport
+from softphone.rest import AnsweringChair, RestStandIn
+from tests.conftest import AUTH_TOKEN
+from tests.support.data import import_precincts
+
+PHONES = {
+    precinct_id: f"+15152000{index:03d}"
+    for index, precinct_id in enumerate(("948199", "948200", "948201", "948202", "948203"))
+}
+
+
+@pytest.fixture
+def adair(runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
+    """Adair's five precincts, each with a registered chair phone."""
+    return import_precincts(runner, tmp_path, chair_phones=PHONES)
+
+
+@pytest.fixture
+def twilio(app: Flask) -> Iterator[RestStandIn]:
+    with RestStandIn(
+        FlaskClientTransport(app.test_client()),
+        auth_token=AUTH_TOKEN,
+        account_sid=DEV_ACCOUNT_SID,
+        numbers=(DEV_HOTLINE_NUMBER,),
+        calls_per_second=100,
+    ) as stand_in:
+        yield stand_in
+
+
+def make_dialer(
+    hotline: Hotline,
+    twilio: RestStandIn,
+    *,
+    timeout: float = 10.0,
+    calls_per_second: int = 1,
+    max_calls: int = 1,
+) -> Dialer:
+    settings = dataclasses.replace(
+        hotline.settings,
+        twilio_account_sid=DEV_ACCOUNT_SID,
+        twilio_api_base_url=twilio.base_url,
+        hotline_number=DEV_HOTLINE_NUMBER,
+        outbound_calls_per_second=calls_per_second,
+        outbound_max_calls=max_calls,
+    )
+    telephony = TwilioCalls(rest_client(settings, timeout=timeout), request_timeout=timeout)
+    return Dialer(hotline.redis, hotline.sessions, telephony, outbound_config(settings))
+
+
+def tries(hotline: Hotline) -> list[OutboundAttempt]:
+    with hotline.sessions() as session:
+        return list(session.scalars(select(OutboundAttempt).order_by(OutboundAttempt.id)))
+
+
+def start_round(hotline: Hotline) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "test")
+
+
+def test_calls_go_out_no_faster_than_the_rate_and_no_more_at_once_than_the_cap(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    for phone in PHONES.values():
+        twilio.callees[phone] = AnsweringChair(lambda prompt: None)  # answers, says nothing
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio, calls_per_second=2, max_calls=3)
+    assert dialer.tick() == 3  # the cap: the other two wait for a line
+    assert dialer.tick() == 0
+    created = sorted(call.created_at for call in twilio.created_calls)
+    assert len(created) == 3
+    # Two a second: each create arrives at least half a second after the one before.
+    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(created))
+    states = [a.state for a in tries(hotline)]
+    assert states.count(AttemptState.PLACED) == 3 and states.count(AttemptState.DUE) == 2
+
+
+def test_a_create_whose_answer_never_came_is_looked_up_not_dialled_again(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio, timeout=1.0)
+    twilio.delay_requests(2.0)  # Twilio accepts the call but answers after our timeout
+    assert dialer.tick() == 0
+    (call,) = twilio.created_calls
+    in_doubt = next(a for a in tries(hotline) if a.state == AttemptState.DIALING)
+    assert in_doubt.call_sid is None and in_doubt.api_errors == 1
+    # Until the request cannot be on its way any more, nothing more is dialled.
+    twilio.delay_requests(0.0)
+    assert dialer.tick() == 0 and len(twilio.created_calls) == 1
+    later = utcnow() + dialer.lookup_after + timedelta(seconds=1)
+    dialer.tick(later)
+    adopted = next(a for a in tries(hotline) if a.id == in_doubt.id)
+    assert adopted.state == AttemptState.PLACED and adopted.call_sid == call.sid
+    assert [c.to for c in twilio.created_calls].count(in_doubt.to_number) == 1
+
+
+def test_a_create_twilio_never_received_is_dialled_again_once(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio)
+    # A 5xx: perhaps created, perhaps not; here not (the stand-in refused before creating).
+    twilio.fail_requests(1, status=503, code=20500)
+    assert dialer.tick() == 0
+    (in_doubt,) = [a for a in tries(hotline) if a.state == AttemptState.DIALING]
+    assert "20500" in in_doubt.last_error
+    dialer.tick(utcnow() + dialer.lookup_after + timedelta(seconds=1))
+    retried = next(a for a in tries(hotline) if a.id == in_doubt.id)
+    assert retried.state == AttemptState.PLACED
+    assert [c.to for c in twilio.created_calls] == [in_doubt.to_number]
+
+
+def test_a_rate_limited_create_waits_and_a_refused_one_ends_the_try(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio)
+    twilio.fail_requests(1, status=429, code=20429)
+    assert dialer.tick() == 0
+    (waiting,) = [a for a in tries(hotline) if a.api_errors]
+    assert waiting.state == AttemptState.DUE and "20429" in waiting.last_error
+    assert outbound.aware(waiting.due_at) > utcnow()
+    # A number the account does not own as the caller ID: Twilio refuses (21210) for good.
+    dialer.config = dataclasses.replace(dialer.config, from_number="+15155550199")
+    dialer.tick()
+    ended = [a for a in tries(hotline) if a.outcome == Outcome.ERROR]
+    assert ended and "21210" in ended[0].last_error
+    assert not twilio.created_calls

@@ -1,0 +1,203 @@
+"""The bookkeeping of calls the hotline places, against both databases: rounds, retries,
+what stops them, and a chair's answer on a verification callback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from callflows.events import ReportVerified
+from ivr.hotline import Hotline
+from models import (
+    AttemptState,
+    AuditEvent,
+    OutboundAttempt,
+    Outcome,
+    Precinct,
+    Purpose,
+    Report,
+)
+from queues import jobs, outbound
+from queues.outbound import RetryPolicy
+from tests.queues.test_jobs import payload
+from tests.support.calls import CALLER
+from tests.support.data import import_precincts
+
+POLICY = RetryPolicy(tries=3, retry_seconds=600)
+NOW = datetime(2020, 2, 3, 21, 0, tzinfo=UTC)
+PHONES = {"948199": CALLER, "948200": "+15155550124", "948201": "+15155550125"}
+
+
+@pytest.fixture
+def adair(runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
+    """Adair's five precincts; three have a registered chair phone."""
+    return import_precincts(runner, tmp_path, chair_phones=PHONES)
+
+
+def attempts(hotline: Hotline) -> list[OutboundAttempt]:
+    with hotline.sessions() as session:
+        return list(session.scalars(select(OutboundAttempt).order_by(OutboundAttempt.id)))
+
+
+def test_a_round_calls_each_outstanding_precinct_with_a_phone_once(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    jobs.commit_report(payload())  # 948199 has reported
+    with hotline.sessions.begin() as session:
+        started = outbound.start_round(session, "alice", NOW)
+        assert started.precincts == 2
+    tries = attempts(hotline)
+    assert [(a.precinct_id, a.to_number, a.try_number) for a in tries] == [
+        ("948200", "+15155550124", 1),
+        ("948201", "+15155550125", 1),
+    ]
+    assert all(a.state == AttemptState.DUE and a.purpose == Purpose.STRAGGLER for a in tries)
+    with hotline.sessions.begin() as session, pytest.raises(outbound.RoundRunning):
+        outbound.start_round(session, "bob", NOW)
+    with hotline.sessions() as session:
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "outbound.round_started")
+        )
+        assert event.actor == "alice" and event.detail == {"precincts": 2}
+
+
+def test_stopping_a_round_skips_what_is_not_yet_dialled(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    with hotline.sessions.begin() as session:
+        assert outbound.stop_round(session, "alice", NOW) == 3
+        assert outbound.active_round(session) is None
+    assert {(a.state, a.outcome) for a in attempts(hotline)} == {("skipped", "stopped")}
+
+
+def test_a_busy_call_is_tried_again_later_until_the_tries_are_used_up(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    first = next(a for a in attempts(hotline) if a.precinct_id == "948200")
+    for index in range(POLICY.tries):
+        sid = f"CA{index:032d}"
+        with hotline.sessions.begin() as session:
+            latest = max(
+                (a for a in session.scalars(select(OutboundAttempt)) if a.precinct_id == "948200"),
+                key=lambda a: a.id,
+            )
+            outbound.record_call_status(session, latest.id, sid, "busy", POLICY, now=NOW)
+            # Twilio may send the final status twice: nothing more happens.
+            outbound.record_call_status(session, latest.id, sid, "busy", POLICY, now=NOW)
+    tries = [a for a in attempts(hotline) if a.precinct_id == "948200"]
+    assert [a.try_number for a in tries] == [1, 2, 3]
+    assert all(a.outcome == Outcome.BUSY and a.state == AttemptState.ENDED for a in tries)
+    assert tries[0].id == first.id
+    assert all(outbound.aware(a.due_at) == NOW + timedelta(seconds=600) for a in tries[1:])
+
+
+def test_no_retry_once_the_precinct_has_reported(hotline: Hotline, adair: dict[str, str]) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    chair = next(a for a in attempts(hotline) if a.precinct_id == "948199")
+    jobs.commit_report(payload())
+    with hotline.sessions.begin() as session:
+        outbound.record_call_status(session, chair.id, "CA" + "7" * 32, "no-answer", POLICY)
+    assert [a.try_number for a in attempts(hotline) if a.precinct_id == "948199"] == [1]
+
+
+def test_an_unverified_report_queues_a_callback_and_the_chairs_1_commits_it(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    assert jobs.commit_report(payload(stir_verstat="")) == "unverified"
+    (callback,) = attempts(hotline)
+    assert callback.purpose == Purpose.VERIFY and callback.to_number == CALLER
+    report_id = payload()["report_id"]
+    assert callback.report_id == report_id
+    answer = ReportVerified(report_id, "CA" + "5" * 32, True, NOW.isoformat())
+    with hotline.sessions.begin() as session:
+        assert outbound.settle_verification(session, answer) == ("committed", True)
+    with hotline.sessions.begin() as session:
+        assert outbound.settle_verification(session, answer) == ("committed", False)
+    with hotline.sessions() as session:
+        report = session.get(Report, report_id)
+        assert report is not None and report.reviewed_by == "callback"
+
+
+def test_the_chairs_2_quarantines_the_report(hotline: Hotline, adair: dict[str, str]) -> None:
+    jobs.commit_report(payload(stir_verstat="No-TN-Validation"))
+    report_id = payload()["report_id"]
+    answer = ReportVerified(report_id, "CA" + "5" * 32, False, NOW.isoformat())
+    with hotline.sessions.begin() as session:
+        assert outbound.settle_verification(session, answer) == ("quarantined", True)
+        # The callback already queued is not dialled now: the report is settled.
+        (callback,) = session.scalars(select(OutboundAttempt))
+        assert outbound.skip_reason(session, callback) is Outcome.SETTLED
+    with hotline.sessions() as session:
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "report.denied_by_chair")
+        )
+        assert event.detail["report_id"] == report_id
+
+
+def test_a_callback_nobody_answers_is_left_for_review_after_the_last_try(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    jobs.commit_report(payload(stir_verstat=""))
+    for index in range(POLICY.tries):
+        with hotline.sessions.begin() as session:
+            latest = session.scalars(
+                select(OutboundAttempt).order_by(OutboundAttempt.id.desc())
+            ).first()
+            assert latest is not None
+            outbound.record_call_status(
+                session, latest.id, f"CA{index:032d}", "no-answer", POLICY, now=NOW
+            )
+    assert len(attempts(hotline)) == POLICY.tries
+    with hotline.sessions() as session:
+        report = session.get(Report, payload()["report_id"])
+        assert report is not None and report.status == "unverified"
+        assert session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "report.verification_unanswered")
+        ).one()
+
+
+def test_the_scheduled_round_calls_each_site_after_its_own_close(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    # 948201 is a satellite abroad that closes two hours after the others (UTC+1 at 3 a.m.).
+    with hotline.sessions.begin() as session:
+        abroad = session.scalars(select(Precinct).where(Precinct.precinct_id == "948201")).one()
+        local = datetime(2020, 2, 4, 3, 0, tzinfo=timezone(timedelta(hours=1)))
+        abroad.closes_at = local.astimezone(UTC)  # as `hotline precincts import` stores it
+    closes = datetime(2020, 2, 3, 19, 0, tzinfo=timezone(timedelta(hours=-6)))  # 01:00 UTC
+    jobs.commit_report(payload())  # 948199 reported in time
+    with hotline.sessions.begin() as session:
+        early = closes + timedelta(minutes=29)
+        assert outbound.start_scheduled(session, early, closes, 30) == 0
+        assert outbound.start_scheduled(session, closes + timedelta(minutes=30), closes, 30) == 1
+        # Asked again, nobody joins twice.
+        assert outbound.start_scheduled(session, closes + timedelta(minutes=40), closes, 30) == 0
+    assert [a.precinct_id for a in attempts(hotline)] == ["948200"]
+    with hotline.sessions.begin() as session:
+        later = datetime(2020, 2, 4, 2, 30, tzinfo=UTC)  # 03:30 where the satellite is
+        assert outbound.start_scheduled(session, later, closes, 30) == 1
+        scheduled = outbound.active_round(session)
+        assert scheduled is not None and scheduled.started_by == "schedule"
+        assert scheduled.precincts == 2
+    assert [a.precinct_id for a in attempts(hotline)] == ["948200", "948201"]
+
+
+def test_a_scheduled_round_staff_stopped_stays_stopped(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    closes = datetime(2020, 2, 4, 1, 0, tzinfo=UTC)
+    with hotline.sessions.begin() as session:
+        assert outbound.start_scheduled(session, closes + timedelta(hours=1), closes, 30) == 3
+    with hotline.sessions.begin() as session:
+        assert outbound.stop_round(session, "staff:rita") == 3
+    with hotline.sessions.begin() as session:
+        assert outbound.start_scheduled(session, closes + timedelta(hours=2), closes, 30) == 0
