@@ -42,7 +42,7 @@ from softphone import (
 from softphone.rest import AnsweringChair, Busy, NoAnswer, RestStandIn, Series, Voicemail
 from tests.conftest import AUTH_TOKEN
 from tests.support.data import import_precincts, precinct_rows
-from tests.support.live import HOTLINE, stack_environment
+from tests.support.live import HOTLINE, children, stack_environment
 from tests.support.services import RedisServer, _wait_for_port, free_port
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -71,6 +71,8 @@ class Stack:
         return worker
 
     def stop(self) -> None:
+        # Their rq schedulers too: found before their parents stop, they are stopped by PID.
+        helpers = [pid for worker in self.workers for pid in children(worker.pid)]
         for process in [self.web, *self.workers]:
             if process.poll() is None:
                 process.terminate()
@@ -80,6 +82,9 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+        for pid in helpers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -432,7 +437,9 @@ def test_a_worker_killed_mid_round_loses_no_try_and_dials_nobody_twice(
         assert runner.invoke(cli, ["outbound", "start"]).exit_code == 0
         wait_for(lambda: len(twilio.created_calls) == 1, 60, "the first create request")
         (doomed,) = stack.workers
-        os.kill(doomed.pid, signal.SIGKILL)
+        # Its rq scheduler goes with it (left alone, it would outlive the test).
+        for pid in [*children(doomed.pid), doomed.pid]:
+            os.kill(pid, signal.SIGKILL)
         doomed.wait(timeout=10)
         (first,) = twilio.created_calls
         in_doubt = tries(hotline)[0]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,21 +21,7 @@ from queues.defaults import REPORTS_QUEUE
 from queues.publish import publish_report, queue
 from queues.worker import run_worker
 from tests.queues.test_jobs import payload
-
-HOTLINE = str(Path(sys.executable).parent / "hotline")
-
-
-def children(parent: int) -> list[int]:
-    """The processes whose parent is `parent` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
-    return found
+from tests.support.live import HOTLINE, children
 
 
 def wait_for(condition: object, seconds: float, what: str) -> None:

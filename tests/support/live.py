@@ -20,6 +20,20 @@ from tests.support.services import _wait_for_port, free_port
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 
 
+def children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (from /proc): a worker's rq scheduler and work
+    horse, which a test that kills the worker must kill too."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def stack_environment(
     database_url: str, redis_url: str, base_url: str, env: dict[str, str] | None = None
 ) -> dict[str, str]:
