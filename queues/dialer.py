@@ -360,6 +360,10 @@ class Dialer:
             current = session.get(OutboundAttempt, attempt.id, with_for_update=True)
             if current is None or current.state != AttemptState.DIALING.value:
                 return
+            if current.dialing_since != attempt.dialing_since:
+                # Dialled again since we looked (another dialer took the lock while this
+                # lookup ran): what we listed says nothing about that newer request.
+                return
             if found:
                 log.info(
                     "dialer: try %d was placed before a failure; adopting its call", attempt.id
