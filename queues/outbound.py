@@ -337,6 +337,8 @@ def settle_verification(session: Session, verified: ReportVerified) -> tuple[str
     precinct = session.scalars(
         select(Precinct).where(Precinct.id == report.precinct_pk).with_for_update()
     ).one()
+    # Re-read under the lock: a reviewer may have decided the report while we waited.
+    session.refresh(report)
     attempt = session.scalars(
         select(OutboundAttempt).where(OutboundAttempt.call_sid == verified.call_sid)
     ).first()
