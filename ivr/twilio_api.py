@@ -7,7 +7,9 @@ callbacks) gets its client here, and shows a failure with `describe_error`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -166,10 +168,8 @@ class TwilioCalls:
         # Twilio filters StartTime by date and a queued call has none yet, so the list is by
         # number alone, newest first, and the creation time is checked here.
         found = []
-        try:
+        with _as_telephony_error():
             listed = self.client.calls.list(to=to, limit=LOOKUP_LIMIT)
-        except (TwilioException, requests.RequestException) as exc:
-            raise TelephonyError(describe_error(exc)) from exc
         for call in listed:
             created = call.date_created
             if created is not None and created >= since:
@@ -177,13 +177,18 @@ class TwilioCalls:
         return [sid for _, sid in sorted(found)]
 
     def call_status(self, call_sid: str) -> str:
-        try:
+        with _as_telephony_error():
             return str(self.client.calls(call_sid).fetch().status)
-        except (TwilioException, requests.RequestException) as exc:
-            raise TelephonyError(describe_error(exc)) from exc
 
     def redirect(self, call_sid: str, url: str) -> None:
-        try:
+        with _as_telephony_error():
             self.client.calls(call_sid).update(url=url, method="POST")
-        except (TwilioException, requests.RequestException) as exc:
-            raise TelephonyError(describe_error(exc)) from exc
+
+
+@contextlib.contextmanager
+def _as_telephony_error() -> Iterator[None]:
+    """Twilio's and the network's failures as the dialer's TelephonyError, in one line."""
+    try:
+        yield
+    except (TwilioException, requests.RequestException) as exc:
+        raise TelephonyError(describe_error(exc)) from exc

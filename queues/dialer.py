@@ -165,8 +165,8 @@ class Dialer:
         self._start_scheduled(now or utcnow())
         self._recover(now or utcnow())
         created = 0
-        while self._hold_lock() and (attempt_id := self._next_due(now or utcnow())) is not None:
-            if not self._dial(attempt_id):
+        while self._hold_lock() and (due := self._next_due(now or utcnow())) is not None:
+            if not self._dial(*due):
                 # Twilio refused or failed: the rest wait for the next pass rather than
                 # meeting the same limit or fault straight away.
                 break
@@ -184,8 +184,9 @@ class Dialer:
         if joined:
             log.info("dialer: %d precinct(s) past their close joined the scheduled round", joined)
 
-    def _next_due(self, now: datetime) -> int | None:
-        """The next try to dial, marked `dialing`; None when nothing may be dialled now."""
+    def _next_due(self, now: datetime) -> tuple[int, str] | None:
+        """The next try to dial (its id and number), marked `dialing`; None when nothing may
+        be dialled now."""
         with self.sessions.begin() as session:
             in_flight = session.scalar(
                 select(func.count())
@@ -224,7 +225,7 @@ class Dialer:
                 attempt.state = AttemptState.DIALING.value
                 attempt.dialing_since = now
                 self._context(session, attempt).save(self.redis)
-                return attempt.id
+                return attempt.id, attempt.to_number
         return None
 
     def _context(self, session: Session, attempt: OutboundAttempt) -> CallContext:
@@ -243,9 +244,7 @@ class Dialer:
 
     # -- dialling -------------------------------------------------------------------------
 
-    def _dial(self, attempt_id: int) -> bool:
-        with self.sessions() as session:
-            to_number = session.get(OutboundAttempt, attempt_id).to_number  # type: ignore[union-attr]
+    def _dial(self, attempt_id: int, to_number: str) -> bool:
         self._pace()
         config = self.config
         try:

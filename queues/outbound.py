@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, Exists, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from callflows.events import ReportVerified
@@ -70,13 +70,10 @@ def active_round(session: Session) -> OutboundRound | None:
 def outstanding_precincts(session: Session) -> list[Precinct]:
     """Precincts with a registered chair phone and no report that counts or waits (every
     report but a rejected one counts as "reported": its chair got through)."""
-    reported = exists().where(
-        Report.precinct_pk == Precinct.id, Report.status != ReportStatus.REJECTED.value
-    )
     return list(
         session.scalars(
             select(Precinct)
-            .where(Precinct.chair_phone != "", ~reported)
+            .where(Precinct.chair_phone != "", ~_has_reported())
             .order_by(Precinct.precinct_id)
         )
     )
@@ -238,16 +235,16 @@ def skip_reason(session: Session, attempt: OutboundAttempt) -> Outcome | None:
 
 
 def precinct_has_reported(session: Session, precinct_id: str) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Report.precinct_pk == Precinct.id,
-                    Precinct.precinct_id == precinct_id,
-                    Report.status != ReportStatus.REJECTED.value,
-                )
-            )
-        )
+    reported = select(Precinct.id).where(Precinct.precinct_id == precinct_id, _has_reported())
+    return session.scalar(reported) is not None
+
+
+def _has_reported(*since: ColumnElement[bool]) -> Exists:
+    """The precinct (the row of `Precinct` in the query) has a report that counts as
+    reported: any but a rejected one, its chair having got through (with `since`'s
+    conditions on the report too)."""
+    return exists().where(
+        Report.precinct_pk == Precinct.id, Report.status != ReportStatus.REJECTED.value, *since
     )
 
 
@@ -264,9 +261,9 @@ def record_call_status(
     """Twilio's status callback for a try's call; a final status ends the try and, if it
     achieved nothing, schedules the next. Safe to run twice and in any order with the dialer
     (the callback may arrive before the dialer has stored the call's SID)."""
-    attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
-    if attempt is None or (attempt.call_sid and attempt.call_sid != call_sid):
-        return  # not ours (or a stale callback of another call): nothing to record
+    attempt = _attempt_of(session, attempt_id, call_sid)
+    if attempt is None:
+        return
     if answered_by and not attempt.answered_by:
         attempt.answered_by = answered_by
     if attempt.state == AttemptState.ENDED.value:
@@ -288,8 +285,8 @@ def record_call_status(
 def record_answered_by(session: Session, attempt_id: int, call_sid: str, answered_by: str) -> bool:
     """Asynchronous answering-machine detection's verdict; True when a machine answered
     (the caller then redirects the call to the voicemail message)."""
-    attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
-    if attempt is None or (attempt.call_sid and attempt.call_sid != call_sid):
+    attempt = _attempt_of(session, attempt_id, call_sid)
+    if attempt is None:
         return False
     attempt.answered_by = answered_by
     return answered_by.startswith(MACHINE) or answered_by == "fax"
@@ -375,6 +372,15 @@ def settle_verification(session: Session, verified: ReportVerified) -> tuple[str
     return status.value, True
 
 
+def _attempt_of(session: Session, attempt_id: int, call_sid: str) -> OutboundAttempt | None:
+    """The try a callback of `call_sid` names, locked; None when it is no try of ours or
+    the callback is a stale one of another call."""
+    attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
+    if attempt is None or (attempt.call_sid and attempt.call_sid != call_sid):
+        return None
+    return attempt
+
+
 def _achieved(session: Session, attempt: OutboundAttempt) -> bool:
     """Whether a finished try did what it was for (nothing more to call about)."""
     if attempt.purpose == Purpose.VERIFY.value:
@@ -434,11 +440,7 @@ def totals(session: Session) -> OutboundTotals:
             session.scalar(
                 select(func.count(func.distinct(Precinct.id))).where(
                     Precinct.precinct_id.in_(called),
-                    exists().where(
-                        Report.precinct_pk == Precinct.id,
-                        Report.received_at >= latest.started_at,
-                        Report.status != ReportStatus.REJECTED.value,
-                    ),
+                    _has_reported(Report.received_at >= latest.started_at),
                 )
             )
             or 0

@@ -85,7 +85,7 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
             return loaded.twiml
         admission.touch(writes.pipe, req.call_sid)
-        ctx = _context(hotline, writes)
+        ctx = context(hotline, writes)
         if req.keys is None and req.query.retries > 0:
             # Retried after a hold without keys (a PIN is never carried): the hotline failed,
             # not the caller, so this is neither silence nor a wrong entry.
@@ -175,9 +175,6 @@ def context(hotline: Hotline, writes: Writes) -> Context:
     return Context(ballot=hotline.ballot, services=services, now=_now(), staff=staff)
 
 
-_context = context
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -241,7 +238,7 @@ def _hold(hotline: Hotline, req: VoiceRequest) -> str:
 
 
 def _start(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
-    ctx = _context(hotline, writes)
+    ctx = context(hotline, writes)
     turn = start_call(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat)
     body = twiml.render_turn(turn)
     hotline.store.create(writes.pipe, turn.state, body)

@@ -10,11 +10,10 @@ signed; the dialer left what the call is about in Redis (`queues.call_context`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from callflows import prompts
 from callflows.events import CallStarted
-from callflows.flow import Context, start_offer, start_verification
+from callflows.flow import start_offer, start_verification
 from callflows.phones import e164
 from ivr import twiml
 from ivr.callstore import Writes
@@ -35,13 +34,13 @@ def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     """The chair's phone answered (the call's `url`): offer to take the report, or ask
     about the held report. Answered at once, so a chair never waits in silence while
     answering-machine detection listens."""
-    context = _context(hotline, req)
+    context = _placed_call(hotline, req)
     if context is None:
         return twiml.say_and_hang_up(prompts.CALL_FINISHED)
     with hotline.store.locked(req.call_sid, writes) as loaded:
         if loaded is not None:
             return loaded.twiml  # Twilio asked twice: the same answer
-        ctx = Context(ballot=hotline.ballot, services=WebServices(hotline, writes), now=_now())
+        ctx = calls.context(hotline, writes)
         info = ctx.services.find_precinct(context.precinct_id)
         if info is None:
             log.warning(
@@ -54,14 +53,14 @@ def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             )
         else:
             turn = start_offer(req.call_sid, context.to_number, info, ctx)
-        body = twiml.render_turn(turn)
+        body = calls.render(hotline, turn)
         # Inside the IVR like any call (its steps touch the slot); the dialer's own cap
         # bounds how many there are.
         admission.admit(writes.pipe, req.call_sid)
         hotline.store.create(writes.pipe, turn.state, body)
         started = CallStarted(
             call_sid=req.call_sid,
-            at=_now(),
+            at=ctx.now,
             from_number=req.caller_id,
             to_number=req.to,
             caller_class="outbound",
@@ -103,7 +102,7 @@ def amd(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
 
 def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     """What a voicemail records once its greeting has ended: who called, and what to do."""
-    context = _context(hotline, req)
+    context = _placed_call(hotline, req)
     if context is None:
         return twiml.empty()
     info = WebServices(hotline, writes).find_precinct(context.precinct_id)
@@ -113,7 +112,7 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     return twiml.say_and_hang_up(prompts.voicemail_offer(name, hotline.settings.hotline_number))
 
 
-def _context(hotline: Hotline, req: VoiceRequest) -> CallContext | None:
+def _placed_call(hotline: Hotline, req: VoiceRequest) -> CallContext | None:
     """What the try's call is about, if the request is about the call the dialer placed."""
     attempt = req.query.attempt
     if not req.call_sid or attempt is None:
@@ -124,7 +123,3 @@ def _context(hotline: Hotline, req: VoiceRequest) -> CallContext | None:
         log.warning("outbound webhook for try %s does not match a call placed", attempt)
         return None
     return context
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()

@@ -9,9 +9,7 @@ hotline will.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -19,9 +17,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from softphone import HttpTransport
@@ -33,6 +29,7 @@ from tests.softphone.test_rest_stand_in import (
     CHAIR,
     HOTLINE,
     OTHER,
+    TinyHotline,
     client_for,
 )
 
@@ -40,71 +37,34 @@ PHOTO = b"\xff\xd8\xff\xe0" + b"worksheet photo" * 64 + b"\xff\xd9"
 """Bytes standing in for a JPEG of a worksheet."""
 
 
-@dataclass
-class Post:
-    path: str
-    form: dict[str, str]
-    valid_signature: bool
+class Phone(TinyHotline):
+    """TinyHotline as the hotline's messaging webhook: /sms fetches each MediaUrlN with the
+    REST credentials and answers `sms_answer`; GETs serve pictures for outbound MediaUrl."""
 
-
-@dataclass
-class Phone:
-    """A tiny app on loopback: the hotline's messaging webhook, its status callbacks, and
-    pictures served for outbound messages' MediaUrl."""
-
-    sms_answer: Callable[[dict[str, str]], str] = lambda _form: ""
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    posts: list[Post] = field(default_factory=list)
-    media_fetched: list[tuple[int, str, bytes]] = field(default_factory=list)
-    """What fetching each MediaUrlN of an /sms request gave: status, content type, bytes."""
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._validator = RequestValidator(AUTH_TOKEN)
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+    def __init__(self) -> None:
+        super().__init__()
+        self.sms_answer: Callable[[dict[str, str]], str] = lambda _form: ""
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.media_fetched: list[tuple[int, str, bytes]] = []
+        """What fetching each MediaUrlN of an /sms request gave: status, content type, bytes."""
+        self.routes["/sms"] = self._sms
 
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         request = Request(environ)
-        if request.method == "GET":
-            kind, content = self.files.get(request.path, ("", b""))
-            found = Response(content, content_type=kind) if kind else Response(status=404)
-            return found(environ, start_response)
-        form = request.form.to_dict()
-        valid = self._validator.validate(
-            request.url, form, request.headers.get("X-Twilio-Signature", "")
-        )
-        with self._lock:
-            self.posts.append(Post(request.path, form, valid))
-        if not valid:
-            response = Response("bad signature", status=403)
-        elif request.path == "/sms":
-            for n in range(int(form.get("NumMedia", "0"))):
-                # As the hotline will: the REST credentials, at the URL Twilio gave.
-                got = requests.get(form[f"MediaUrl{n}"], auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
-                kind = got.headers.get("Content-Type", "")
-                with self._lock:
-                    self.media_fetched.append((got.status_code, kind, got.content))
-            response = Response(self.sms_answer(form), mimetype="text/xml")
-        else:
-            response = Response("", mimetype="text/xml")
-        return response(environ, start_response)
+        if request.method != "GET":
+            return super()._app(environ, start_response)
+        kind, content = self.files.get(request.path, ("", b""))
+        found = Response(content, content_type=kind) if kind else Response(status=404)
+        return found(environ, start_response)
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def posts_to(self, path: str) -> list[dict[str, str]]:
-        with self._lock:
-            return [p.form for p in self.posts if p.path == path]
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+    def _sms(self, form: dict[str, str]) -> str:
+        for n in range(int(form.get("NumMedia", "0"))):
+            # As the hotline will: the REST credentials, at the URL Twilio gave.
+            got = requests.get(form[f"MediaUrl{n}"], auth=(ACCOUNT_SID, AUTH_TOKEN), timeout=5)
+            kind = got.headers.get("Content-Type", "")
+            with self._lock:
+                self.media_fetched.append((got.status_code, kind, got.content))
+        return self.sms_answer(form)
 
 
 @pytest.fixture
@@ -113,7 +73,7 @@ def phone() -> Iterator[Phone]:
     server.start()
     yield server
     server.stop()
-    assert all(p.valid_signature for p in server.posts)
+    assert all(p.valid_signature for p in server.received)
 
 
 @pytest.fixture
