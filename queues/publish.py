@@ -7,6 +7,8 @@ keyed, ended) goes to `queues.call_log` instead, which is written in batches.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue, Retry
@@ -55,8 +57,13 @@ def publish_verification(
         (encode(verified),),
         connection,
         pipeline,
-        job_id=f"verified-{verified.call_sid}",
+        job_id=verification_job_id(verified.call_sid),
     )
+
+
+def verification_job_id(call_sid: str) -> str:
+    """The job of a chair's answer on the verification call `call_sid` (one per call)."""
+    return f"verified-{call_sid}"
 
 
 def publish_outbound(
@@ -66,14 +73,31 @@ def publish_outbound(
     pipeline: Pipeline | None = None,
     *,
     job_id: str | None = None,
+    after: timedelta | None = None,
 ) -> None:
     """Queue what a call the hotline placed reported (`queues.outbound_jobs`), retried like
-    a report if the database or Twilio fails."""
-    queue(OUTBOUND_QUEUE, connection).enqueue_call(
+    a report if the database or Twilio fails; with `after`, run no sooner than that (rq's
+    scheduler, which every worker runs, moves it to the queue)."""
+    target = queue(OUTBOUND_QUEUE, connection)
+    retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
+    if after is not None:
+        target.enqueue_in(
+            after,
+            function,
+            *args,
+            job_id=job_id,
+            retry=retry,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=RESULT_TTL_SECONDS,
+            failure_ttl=FAILURE_TTL_SECONDS,
+            pipeline=pipeline,
+        )
+        return
+    target.enqueue_call(
         function,
         args=args,
         job_id=job_id,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+        retry=retry,
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,

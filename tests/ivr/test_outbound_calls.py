@@ -431,7 +431,9 @@ def test_a_worker_killed_mid_round_loses_no_try_and_dials_nobody_twice(
         chair = reporting_chair(sheet, pins[sheet.precinct_id], hotline.ballot)
         twilio.callees[phones[sheet.precinct_id]] = AnsweringChair(chair)
     # Twilio takes its time answering: the worker dies with a create request in flight,
-    # after Twilio accepted the call but before the worker heard its SID.
+    # after Twilio accepted the call but before the worker heard its SID. The first chair's
+    # call may be over by then, and the worker may die committing that chair's report: the
+    # call's end then waits for rq to rerun the commit (queues.outbound_jobs).
     twilio.delay_requests(5.0)
     with hotline_stack(database_url, redis_server.url, twilio.base_url, tmp_path / "logs") as stack:
         assert runner.invoke(cli, ["outbound", "start"]).exit_code == 0

@@ -3,15 +3,22 @@ what stops them, and a chair's answer on a verification callback."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskCliRunner
+from redis import Redis
+from rq.job import Job
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from callflows.events import ReportVerified
+from callflows.events import ReportSubmitted, ReportVerified
 from ivr.hotline import Hotline
+from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER
+from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
 from models import (
     AttemptState,
     AuditEvent,
@@ -21,8 +28,12 @@ from models import (
     Purpose,
     Report,
 )
-from queues import jobs, outbound
+from queues import jobs, outbound, runtime
+from queues.defaults import OUTBOUND_QUEUE
+from queues.dialer import OutboundConfig, Telephony
 from queues.outbound import RetryPolicy
+from queues.publish import publish_outbound, publish_report, queue
+from queues.worker import run_worker
 from tests.queues.test_jobs import payload
 from tests.support.calls import CALLER
 from tests.support.data import import_precincts
@@ -201,3 +212,82 @@ def test_a_scheduled_round_staff_stopped_stays_stopped(
         assert outbound.stop_round(session, "staff:rita") == 3
     with hotline.sessions.begin() as session:
         assert outbound.start_scheduled(session, closes + timedelta(hours=2), closes, 30) == 0
+
+
+@pytest.fixture
+def outbound_jobs_runtime(hotline: Hotline) -> Iterator[tuple[Telephony, OutboundConfig]]:
+    """What `hotline worker` gives the outbound jobs (their REST client is never used here)."""
+    settings = dataclasses.replace(
+        hotline.settings,
+        twilio_account_sid=DEV_ACCOUNT_SID,
+        twilio_api_base_url="http://127.0.0.1:9",
+        hotline_number=DEV_HOTLINE_NUMBER,
+    )
+    telephony = TwilioCalls(rest_client(settings, timeout=1.0), request_timeout=1.0)
+    given = (telephony, outbound_config(settings))
+    runtime.configure_outbound(given)
+    yield given
+    runtime.configure_outbound(None)
+
+
+def run_outbound_job(redis: Redis, *, scheduled: bool = False) -> list[object]:
+    """Run the one outbound job waiting (or, with `scheduled`, the one scheduled for later)
+    as a worker would, and return its arguments."""
+    waiting = queue(OUTBOUND_QUEUE, redis)
+    if scheduled:
+        registry = waiting.scheduled_job_registry
+        (job_id,) = registry.get_job_ids()
+        job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        registry.remove(job)
+    else:
+        (job,) = waiting.get_jobs()
+        waiting.remove(job)
+    job.perform()
+    return list(job.args)
+
+
+def test_a_calls_end_waits_for_the_report_the_chair_made_on_it(
+    hotline: Hotline,
+    adair: dict[str, str],
+    redis: Redis,
+    outbound_jobs_runtime: tuple[Telephony, OutboundConfig],
+) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    chair = next(a for a in attempts(hotline) if a.precinct_id == "948199")
+    sid = "CA" + "6" * 32
+    with hotline.sessions.begin() as session:
+        dialled = session.get(OutboundAttempt, chair.id)
+        assert dialled is not None
+        dialled.state = AttemptState.DIALING.value  # as the dialer leaves it
+        outbound.record_call_status(session, chair.id, sid, "in-progress", POLICY)
+    # The chair reported on the call; its commit waits for a worker (the one that took it
+    # died, say) when Twilio's final status arrives.
+    publish_report(ReportSubmitted(**payload(sid)), redis)
+    publish_outbound("queues.outbound_jobs.record_status", (chair.id, sid, "completed"), redis)
+    run_outbound_job(redis)
+    (waiting,) = [a for a in attempts(hotline) if a.precinct_id == "948199"]
+    assert waiting.state == AttemptState.PLACED  # not settled, and no second try
+    # The report lands; the status, looked at again, settles the try with nothing to redo.
+    run_worker(redis, hotline.sessions, burst=True, outbound=outbound_jobs_runtime)
+    assert run_outbound_job(redis, scheduled=True)[-1] == 1
+    (ended,) = [a for a in attempts(hotline) if a.precinct_id == "948199"]
+    assert ended.state == AttemptState.ENDED and ended.outcome == "completed"
+
+
+@pytest.mark.usefixtures("outbound_jobs_runtime")
+def test_a_call_that_delivered_nothing_is_tried_again_at_once(
+    hotline: Hotline, adair: dict[str, str], redis: Redis
+) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    chair = next(a for a in attempts(hotline) if a.precinct_id == "948199")
+    sid = "CA" + "6" * 32
+    # A report of another call, still waiting, is no reason to wait.
+    publish_report(ReportSubmitted(**payload("CA" + "8" * 32)), redis)
+    publish_outbound("queues.outbound_jobs.record_status", (chair.id, sid, "completed"), redis)
+    run_outbound_job(redis)
+    assert [(a.try_number, a.state) for a in attempts(hotline) if a.precinct_id == "948199"] == [
+        (1, AttemptState.ENDED),
+        (2, AttemptState.DUE),
+    ]
