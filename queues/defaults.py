@@ -7,7 +7,11 @@ OUTBOUND_QUEUE = "outbound"
 """What calls the hotline placed report back (status, answering machine, a chair's answer
 on a verification call): after reports, before nothing else."""
 
-WORKER_QUEUES = (REPORTS_QUEUE, OUTBOUND_QUEUE)
+DRILLS_QUEUE = "drills"
+"""Practice reports from the drill line (queues.drill): last, so a drill never delays a
+report or a call the hotline placed."""
+
+WORKER_QUEUES = (REPORTS_QUEUE, OUTBOUND_QUEUE, DRILLS_QUEUE)
 """rq queues a worker listens to, in priority order. (Call bookkeeping is not an rq queue
 but a stream that each worker also writes: queues.call_log.)"""
 
@@ -62,3 +66,6 @@ since several staff may share an office's address, but it stops a sweep of names
 
 STAFF_SIGN_IN_WINDOW_SECONDS = 15 * 60
 """How long failed sign-ins count, from the first one; the refusal ends with the window."""
+
+PUBSUB_POLL_SECONDS = 1.0
+"""How long a worker's listener for rq's commands (stop a job, shut down) waits for one."""

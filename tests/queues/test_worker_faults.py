@@ -19,7 +19,7 @@ from models import Report
 from queues import counters
 from queues.defaults import REPORTS_QUEUE
 from queues.publish import publish_report, queue
-from queues.worker import run_worker
+from queues.worker import make_worker, run_worker
 from tests.queues.test_jobs import payload
 from tests.support.live import HOTLINE, children
 
@@ -76,3 +76,16 @@ def test_a_worker_killed_mid_commit_has_its_job_retried_and_committed_once(
     with hotline.sessions() as session:
         assert session.query(Report).count() == 1
     assert counters.totals(redis).get("abandoned_jobs") == 1
+
+
+def test_a_worker_stops_listening_for_commands_within_seconds(redis: Redis) -> None:
+    worker = make_worker(redis)
+    worker.subscribe()
+    # The race a shutdown can lose: the listener reads the unsubscribe reply before it is
+    # told to stop, then waits for the next command (a minute, with rq's own listener).
+    assert worker.pubsub is not None
+    worker.pubsub.unsubscribe()  # type: ignore[no-untyped-call]
+    wait_for(lambda: not worker.pubsub.subscribed, 10, "the unsubscribe reply to be read")
+    started = time.monotonic()
+    worker.unsubscribe()  # type: ignore[no-untyped-call]
+    assert time.monotonic() - started < 10
