@@ -1,9 +1,10 @@
 """The events a call records: what the flow (or the webhook around it) emits, and the
 decoder the worker reads them back with.
 
-Six kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
+Seven kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
 that must commit exactly once), a held report verified by a callback (an rq job too), a
-block completed (kept so a dropped call can resume), a call started, a call ended and a
+block completed (kept so a dropped call can resume), a practice report on the drill line
+(an rq job of its own), a call started, a call ended and a
 caller asking for staff (the call log). `encode` and `decode` are the only way in
 and out, so the web tier and the worker cannot disagree on a field: `decode` checks each
 field's type and raises `MalformedEvent` for anything else.
@@ -116,13 +117,49 @@ class StaffRequested:
     on_duty: bool = True
 
 
-Event = ReportSubmitted | ReportVerified | BlockCompleted | CallStarted | CallEnded | StaffRequested
+@dataclass(frozen=True)
+class DrillSubmitted:
+    """A chair finished a practice report on the drill line (callflows.drill): kept per
+    precinct by its own job, in its own table, never as a report."""
+
+    kind: ClassVar[str] = "drill"
+
+    call_sid: str
+    precinct_id: str
+    caller: str
+    figures: dict[str, list[int]]
+    chance: list[str]
+    """The groups the chair said won the practice game of chance."""
+    matched: bool
+    mismatched: list[str]
+    """The figures that differ from the worksheet, "block:Group" (callflows.drill)."""
+    started_at: str
+    at: str
+    stir_verstat: str = ""
+
+
+Event = (
+    ReportSubmitted
+    | ReportVerified
+    | BlockCompleted
+    | CallStarted
+    | CallEnded
+    | StaffRequested
+    | DrillSubmitted
+)
 """Every event a call records."""
-FlowEvent = ReportSubmitted | ReportVerified | BlockCompleted | StaffRequested
+FlowEvent = ReportSubmitted | ReportVerified | BlockCompleted | StaffRequested | DrillSubmitted
 """The events the pure call flow emits (the webhook adds the call's start and end)."""
 
 E = TypeVar(
-    "E", ReportSubmitted, ReportVerified, BlockCompleted, CallStarted, CallEnded, StaffRequested
+    "E",
+    ReportSubmitted,
+    ReportVerified,
+    BlockCompleted,
+    CallStarted,
+    CallEnded,
+    StaffRequested,
+    DrillSubmitted,
 )
 
 
@@ -147,6 +184,8 @@ def decode(kind: str, payload: Any) -> Event:
         return decode_as(CallEnded, payload)
     if kind == StaffRequested.kind:
         return decode_as(StaffRequested, payload)
+    if kind == DrillSubmitted.kind:
+        return decode_as(DrillSubmitted, payload)
     raise MalformedEvent(f"no event kind {kind!r}")
 
 
@@ -166,7 +205,7 @@ def decode_as(cls: type[E], payload: Any) -> E:
             raise MalformedEvent(f"{cls.kind}: {spec.name} is not {hints[spec.name]}")
         values[spec.name] = value
     event = cls(**values)
-    for name in ("at", "received_at"):
+    for name in ("at", "received_at", "started_at"):
         if hasattr(event, name):
             _check_time(cls.kind, name, getattr(event, name))
     return event

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 
-from callflows import checks, prompts
+from callflows import checks, drill, prompts
 from callflows.ballots import Ballot
 from callflows.events import (
     BlockCompleted,
+    DrillSubmitted,
     FlowEvent,
     ReportSubmitted,
     ReportVerified,
@@ -38,6 +39,7 @@ from callflows.state import (
     OFFER,
     PIN,
     PRECINCT,
+    REMIND,
     RESUME,
     VERIFY,
     CallState,
@@ -71,6 +73,8 @@ figure or a total, where 0 is a figure; nor on calls the hotline places)."""
 MAX_STAFF_REQUESTS = 2
 """Times one call may ask for staff; a further 0 is an unusable entry, so nobody can keep
 a line (or staff's phone) busy by pressing 0 over and over."""
+MAX_REMINDER_REPEATS = 3
+"""Times a chair may hear a reminder call's message again (press 1) before goodbye."""
 REPORT_NAMESPACE = uuid.UUID("5d1c4c57-2b1e-4c4e-9a53-2f6c1a0e7b11")
 
 
@@ -156,6 +160,10 @@ class EndReason(Enum):
     """A verification callback got its answer (made it, or did not)."""
     STAFF = "staff"
     """The caller was put through to a member of staff, who answered."""
+    DRILLED = "drilled"
+    """A practice report on the drill line was completed (matched or not)."""
+    REMINDED = "reminded"
+    """A reminder to practise on the drill line was said to a chair the hotline called."""
 
 
 @dataclass(frozen=True)
@@ -193,16 +201,32 @@ def start_call(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = 
     return _ask(state, ctx, prompts.GREETING)
 
 
+def start_drill(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "") -> Turn:
+    """The first turn of a call to the drill line: say it is the practice line, then the
+    precinct ID and PIN as on the night; the call keys the practice worksheet
+    (callflows.drill) and ends by saying whether it matched, never with a report."""
+    state = CallState(
+        call_sid=call_sid,
+        caller=caller,
+        attested=stir_verstat == FULL_ATTESTATION,
+        stir_verstat=stir_verstat,
+        drill=True,
+        started_at=ctx.now,
+    )
+    return _ask(state, _mode(state, ctx), prompts.DRILL_GREETING)
+
+
+def _mode(state: CallState, ctx: Context) -> Context:
+    """The context a call's turn runs in: a drill's ballot is the practice ballot, so every
+    step and check below runs unchanged on it."""
+    return replace(ctx, ballot=drill.practice_ballot()) if state.drill else ctx
+
+
 def start_offer(call_sid: str, chair_phone: str, info: PrecinctInfo, ctx: Context) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone`, the registered phone of
     a precinct with no report: offer to take the report now (then the PIN, as always)."""
-    state = CallState(
-        call_sid=call_sid,
-        caller=chair_phone,
-        reached_by_hotline=True,
-        step=OFFER,
-        precinct_id=info.precinct_id,
-        precinct_name=info.name,
+    state = replace(
+        _placed_call(call_sid, chair_phone, info, OFFER),
         delegates_to_elect=info.delegates_to_elect,
     )
     return _ask(state, ctx)
@@ -213,17 +237,36 @@ def start_verification(
 ) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone` to ask whether the chair
     made the held report `report_id` (receipt `receipt`)."""
-    state = CallState(
-        call_sid=call_sid,
-        caller=chair_phone,
-        reached_by_hotline=True,
-        step=VERIFY,
-        precinct_id=info.precinct_id,
-        precinct_name=info.name,
+    state = replace(
+        _placed_call(call_sid, chair_phone, info, VERIFY),
         verifying_report_id=report_id,
         verifying_receipt=receipt,
     )
     return _ask(state, ctx)
+
+
+def start_reminder(
+    call_sid: str, chair_phone: str, info: PrecinctInfo, drill_number: str, ctx: Context
+) -> Turn:
+    """The first turn of a call the hotline placed to `chair_phone`, a chair who has not yet
+    practised on the drill line: the reminder with the drill line's number, and the offer
+    to hear it again."""
+    state = replace(
+        _placed_call(call_sid, chair_phone, info, REMIND), reminding_number=drill_number
+    )
+    return _ask(state, ctx)
+
+
+def _placed_call(call_sid: str, chair_phone: str, info: PrecinctInfo, step: str) -> CallState:
+    """The state of a call the hotline placed to a precinct's registered chair phone."""
+    return CallState(
+        call_sid=call_sid,
+        caller=chair_phone,
+        reached_by_hotline=True,
+        step=step,
+        precinct_id=info.precinct_id,
+        precinct_name=info.name,
+    )
 
 
 def answer(
@@ -234,6 +277,7 @@ def answer(
     `finished_on_key` is the key that ended the entry: "#" with no digits is a caller who
     pressed pound alone, told what to key rather than that nothing was heard."""
     state = state.copy()
+    ctx = _mode(state, ctx)
     if state.step == DONE:
         return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
     if (digits is None or digits == "") and finished_on_key == "#":
@@ -253,6 +297,7 @@ def repeat_prompt(state: CallState, ctx: Context) -> Turn:
     For a step retried after a hold (the hotline, not the caller, failed) whose keys could
     not be carried, such as a PIN: the caller is neither silent nor wrong."""
     state = state.copy()
+    ctx = _mode(state, ctx)
     if state.step == DONE:
         return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
     return _ask(state, ctx, prompts.THANKS_FOR_HOLDING)
@@ -263,10 +308,11 @@ def staff_call_ended(state: CallState, ctx: Context, *, answered: bool) -> Turn:
     conversation the call ends with thanks; if nobody answered, the caller is asked the
     same question again."""
     state = state.copy()
+    ctx = _mode(state, ctx)
     if state.step == DONE:
         return _end(state, EndReason.ALREADY_ENDED, prompts.CALL_FINISHED)
     if answered:
-        saved = (prompts.SAVED_CALL_BACK,) if state.authenticated and state.figures else ()
+        saved = _saved(state) if state.figures else ()
         return _end(state, EndReason.STAFF, *saved, prompts.STAFF_CALL_OVER)
     return _ask(state, ctx, prompts.STAFF_NO_ANSWER)
 
@@ -308,6 +354,10 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
     if kind == VERIFY:
         text = prompts.ask_verify(state.precinct_name, state.verifying_receipt)
         return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
+    if kind == REMIND:
+        reminder = prompts.remind_to_drill(state.precinct_name, state.reminding_number)
+        text = f"{reminder} {prompts.REMIND_AGAIN}"
+        return Prompt(step, text, num_digits=1, finish_on_key="", timeout=8)
     if kind == CHANCE:
         pending = checks.pending_game(ctx.ballot, state)
         assert pending is not None, "the chance step is reached only when a game decides"
@@ -350,21 +400,23 @@ def _goto(state: CallState, step: str) -> None:
 
 def _silence(state: CallState, ctx: Context) -> Turn:
     state.silences += 1
+    if state.step == REMIND:
+        # The reminder was said; silence after it is a chair writing the number down.
+        return _end(state, EndReason.REMINDED, prompts.REMINDED_GOODBYE)
     if state.silences > MAX_SILENCES and state.step in (OFFER, VERIFY):
         # A call the hotline placed: it will try again (callflows says so; the worker does).
         goodbye = prompts.OFFER_CALL_BACK if state.step == OFFER else prompts.VERIFY_CALL_BACK
         return _end(state, EndReason.SILENCE, prompts.SILENT_GOODBYE, goodbye)
     if state.silences > MAX_SILENCES:
-        if state.authenticated:
-            return _end(
-                state,
-                EndReason.SILENCE,
-                prompts.SILENT_GOODBYE,
-                prompts.SAVED_CALL_BACK,
-                prompts.GOODBYE,
-            )
-        return _end(state, EndReason.SILENCE, prompts.SILENT_GOODBYE, prompts.GOODBYE)
+        saved = _saved(state)
+        return _end(state, EndReason.SILENCE, prompts.SILENT_GOODBYE, *saved, prompts.GOODBYE)
     return _ask(state, ctx, prompts.NO_INPUT)
+
+
+def _saved(state: CallState) -> tuple[str, ...]:
+    """The "your figures are saved" note for a chair who hangs up mid-report (resumed on
+    calling back); never on a drill, which keeps nothing to resume."""
+    return (prompts.SAVED_CALL_BACK,) if state.authenticated and not state.drill else ()
 
 
 def _invalid(state: CallState, ctx: Context, message: str) -> Turn:
@@ -375,7 +427,7 @@ def _invalid(state: CallState, ctx: Context, message: str) -> Turn:
             EndReason.GARBAGE,
             message,
             prompts.TOO_MANY_ERRORS,
-            prompts.SAVED_CALL_BACK,
+            *_saved(state),
             prompts.GOODBYE,
         )
     if not state.authenticated and state.errors >= MAX_ENTRY_ERRORS_UNAUTHENTICATED:
@@ -414,6 +466,13 @@ def _on_offer(state: CallState, digits: str, ctx: Context) -> Turn:
     return _invalid(state, ctx, prompts.PRESS_ONE_TO_REPORT)
 
 
+def _on_remind(state: CallState, digits: str, ctx: Context) -> Turn:
+    if digits == "1" and state.errors < MAX_REMINDER_REPEATS:
+        state.errors += 1  # counts the repeats, so a stuck key cannot hold the line
+        return _ask(state, ctx)
+    return _end(state, EndReason.REMINDED, prompts.REMINDED_GOODBYE)
+
+
 def _on_verify(state: CallState, digits: str, ctx: Context) -> Turn:
     if digits not in ("1", "2"):
         return _invalid(state, ctx, prompts.PRESS_ONE_OR_TWO)
@@ -444,6 +503,12 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
             return _end(state, EndReason.PIN_FAILURES, prompts.PIN_LOCKED_OUT)
         return _ask(state, ctx, prompts.pin_wrong(MAX_PIN_FAILURES - state.pin_failures))
     state.authenticated = True
+    if state.drill:
+        # The practice worksheet is the same for every chair, whatever their precinct
+        # elects; and a drill keeps no progress, so it has none to resume.
+        state.delegates_to_elect = drill.WORKSHEET.delegates_to_elect
+        _start_report(state, ctx)
+        return _ask(state, ctx, prompts.THANK_YOU)
     progress = ctx.services.saved_progress(state.precinct_id, state.caller)
     if progress is not None and _has_figures(progress):
         _goto(state, RESUME)
@@ -578,12 +643,13 @@ def _on_chance(state: CallState, digits: str, ctx: Context) -> Turn:
 
 def _block_done(state: CallState, ctx: Context, block: str, *say: str) -> Turn:
     index = BLOCKS.index(block)
-    completed = _block_completed(state, ctx, block)
+    # A drill's blocks are kept nowhere: they would be a report in progress.
+    completed = () if state.drill else (_block_completed(state, ctx, block),)
     if index + 1 < len(BLOCKS):
         _goto(state, figure_step(BLOCKS[index + 1], 1))
-        return _ask(state, ctx, *say, events=(completed,))
+        return _ask(state, ctx, *say, events=completed)
     turn = _to_confirm(state, ctx, *say)
-    return Turn(turn.state, turn.say, turn.prompt, (completed,))
+    return Turn(turn.state, turn.say, turn.prompt, completed)
 
 
 def _block_completed(state: CallState, ctx: Context, block: str) -> BlockCompleted:
@@ -601,7 +667,7 @@ def _block_completed(state: CallState, ctx: Context, block: str) -> BlockComplet
 
 
 def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
-    if not state.receipt:
+    if not state.receipt and not state.drill:
         state.report_id = report_id_for(state.call_sid)
         state.receipt = ctx.services.new_receipt()
     _goto(state, CONFIRM)
@@ -609,6 +675,10 @@ def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
 
 
 def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:
+    if digits == "1" and state.drill:
+        found = _drill_mismatches(state)
+        practiced = _drill_submitted(state, ctx, found)
+        return _end(state, EndReason.DRILLED, *_drill_outcome(ctx, found), events=(practiced,))
     if digits == "1":
         submitted = _submitted(state, ctx)
         return _end(state, EndReason.SUBMITTED, *_receipt(state, ctx), events=(submitted,))
@@ -637,6 +707,36 @@ def _receipt(state: CallState, ctx: Context) -> tuple[str, ...]:
         return prompts.receipt_to_confirm(state.receipt, prompts.CALL_BACK_NO_CHAIR_PHONE)
     # Verified, or another number's (quarantined): a leaked PIN's user learns nothing here.
     return prompts.receipt(state.receipt)
+
+
+def _drill_mismatches(state: CallState) -> list[drill.Mismatch]:
+    figures = {key: [value or 0 for value in values] for key, values in state.figures.items()}
+    return drill.mismatches(figures, state.chance)
+
+
+def _drill_outcome(ctx: Context, found: list[drill.Mismatch]) -> tuple[str, ...]:
+    """What a chair hears at the end of a drill, instead of a receipt."""
+    if not found:
+        return (prompts.DRILL_SUBMITTED, prompts.DRILL_MATCHED, prompts.DRILL_READY)
+    groups = ctx.ballot.groups
+    spoken = [(m.block, groups[m.group].spoken, m.keyed, m.expected) for m in found]
+    return (prompts.DRILL_SUBMITTED, prompts.drill_mismatches(spoken), prompts.DRILL_TRY_AGAIN)
+
+
+def _drill_submitted(state: CallState, ctx: Context, found: list[drill.Mismatch]) -> DrillSubmitted:
+    assert state.precinct_id is not None
+    return DrillSubmitted(
+        call_sid=state.call_sid,
+        precinct_id=state.precinct_id,
+        caller=state.caller,
+        figures={key: [value or 0 for value in values] for key, values in state.figures.items()},
+        chance=[ctx.ballot.groups[g].name for g in state.chance],
+        matched=not found,
+        mismatched=drill.mismatch_labels(found, ctx.ballot),
+        started_at=state.started_at or ctx.now,
+        at=ctx.now,
+        stir_verstat=state.stir_verstat,
+    )
 
 
 def _read_back(state: CallState, ctx: Context) -> list[str]:
@@ -680,4 +780,5 @@ _HANDLERS: dict[str, Callable[[CallState, str, Context], Turn]] = {
     CONFIRM: _on_confirm,
     OFFER: _on_offer,
     VERIFY: _on_verify,
+    REMIND: _on_remind,
 }

@@ -55,6 +55,9 @@ CALL_FINISHED = "This call is finished. Goodbye."
 PRESS_ONE_OR_TWO = "Please press 1 or 2."
 PRESS_ONE_TWO_OR_THREE = "Please press 1, 2 or 3."
 HOLD_ON = "One moment, please."
+OPENING = "The hotline opens in a moment."
+"""A new call while the hotline switches from rehearsal to live: it holds and goes through
+as soon as the hotline is live."""
 TROUBLE_CALL_BACK = (
     "Sorry, the hotline is having trouble right now. Anything you already keyed is saved. "
     "Please call back in a few minutes. Goodbye."
@@ -441,6 +444,22 @@ def voicemail_verify(precinct_name: str) -> str:
     )
 
 
+def remind_to_drill(precinct_name: str, drill_number: str) -> str:
+    """A reminder call (or the voicemail it leaves) to a chair who has not yet practised on
+    the drill line; the number is said twice, for a pen."""
+    spoken = _spoken_number(drill_number)
+    return (
+        f"This is the caucus results hotline, calling for precinct {precinct_name}. "
+        "Please practise reporting before caucus night: call the practice line at "
+        f"{spoken}, with your precinct ID, your PIN and the practice worksheet from your "
+        f"caucus packet. Again, the practice line is {spoken}."
+    )
+
+
+REMIND_AGAIN = "To hear this again, press 1."
+REMINDED_GOODBYE = "Thank you. Goodbye."
+
+
 def _spoken_number(number: str) -> str:
     # "+15155550100" is read digit by digit, without the country code of a US number.
     digits = number.removeprefix("+1") if len(number) == 12 else number.lstrip("+")
@@ -476,3 +495,31 @@ def staff_whisper(precinct_name: str, county: str) -> str:
         return "Caucus results hotline: a caller who has not yet given a precinct needs help."
     where = f"{precinct_name}, {county} county" if county else precinct_name
     return f"Caucus results hotline: a chair for precinct {where}, needs help."
+
+
+# --- the drill line (callflows.drill) -----------------------------------------------------
+
+DRILL_GREETING = (
+    "Caucus results hotline, practice line. Nothing you key here is counted. "
+    "Have the practice worksheet from your caucus packet in front of you."
+)
+DRILL_SUBMITTED = "Your practice report is complete."
+DRILL_MATCHED = "Every figure matches the practice worksheet."
+DRILL_READY = "You are ready for caucus night. Thank you. Goodbye."
+DRILL_TRY_AGAIN = "Please check your worksheet and call the practice line again. Goodbye."
+DRILL_CLOSED_TONIGHT = "Practice is closed tonight. Connecting you to the results line."
+DRILL_LINE_BUSY = "The practice line is busy. Please call again later. Goodbye."
+
+
+def drill_mismatches(figures: Sequence[tuple[str, str, int, int]]) -> str:
+    """The figures of a practice report that differ from the worksheet, each as (block or
+    "chance", group, keyed, expected)."""
+    parts = []
+    for block, group, keyed, expected in figures:
+        if block == "chance":
+            parts.append(f"the game of chance, which {group} won")
+        else:
+            where = f"{group}, {block_name(block)}"
+            parts.append(f"{where}: you keyed {keyed}, the worksheet has {expected}")
+    count = "One figure does" if len(parts) == 1 else f"{len(parts)} figures do"
+    return f"{count} not match the practice worksheet: {'; '.join(parts)}."

@@ -21,6 +21,9 @@ OFFER = "offer"
 """A call the hotline placed to a precinct with no report: press 1 to report now."""
 VERIFY = "verify"
 """A call the hotline placed to verify a held report: press 1 if you made it, 2 if not."""
+REMIND = "remind"
+"""A call the hotline placed to remind a chair to drill: the drill line's number, and
+press 1 to hear it again (a question, so a voicemail's greeting can end before the message)."""
 
 FIRST = "first"
 FINAL = "final"
@@ -92,8 +95,15 @@ class CallState:
     verifying_report_id: str = ""
     """On a verification call: the held report the chair is asked about."""
     verifying_receipt: str = ""
+    reminding_number: str = ""
+    """The drill line's number a reminder call says (the REMIND step)."""
     staff_requests: int = 0
     """Times the caller pressed 0 at a menu to reach staff (callflows.flow limits them)."""
+    drill: bool = False
+    """A call to the drill line (callflows.drill): the practice ballot and worksheet, and
+    the practice's ending instead of a receipt; nothing it keys is a report."""
+    started_at: str = ""
+    """When a drill call began (ISO 8601), kept with the practice report; "" otherwise."""
 
     def to_json(self) -> str:
         # vars(), not asdict(): every field is already JSON, and asdict's deep copy was a

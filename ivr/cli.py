@@ -17,8 +17,10 @@ from ivr import create_app, operations
 from ivr.audit_command import audit_command
 from ivr.call_log_command import call_log_group
 from ivr.data import PRECINCTS_2020
+from ivr.drill_command import drill_group
 from ivr.hotline import current_hotline
 from ivr.jobs_command import jobs_group
+from ivr.mode_command import mode_group
 from ivr.outbound_command import outbound_group
 from ivr.precinct_import import ImportFailed
 from ivr.results import export_rows, to_csv, to_json
@@ -53,7 +55,9 @@ cli.add_command(audit_command)
 cli.add_command(call_log_group)
 cli.add_command(flood_command)
 cli.add_command(capacity_command)
+cli.add_command(drill_group)
 cli.add_command(jobs_group)
+cli.add_command(mode_group)
 cli.add_command(outbound_group)
 cli.add_command(staff_group)
 cli.add_command(twilio_group)

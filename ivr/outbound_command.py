@@ -28,6 +28,21 @@ def start() -> None:
         raise click.ClickException(str(error)) from error
 
 
+@outbound_group.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Call every chair who has no drill that matched, with the drill line's number."""
+    hotline = current_hotline()
+    if not hotline.settings.drill_number:
+        raise click.ClickException("no drill line to remind chairs of: set HOTLINE_DRILL_NUMBER")
+    try:
+        with hotline.sessions.begin() as db:
+            count = outbound.start_reminders(db, ACTOR)
+    except outbound.RemindersRunning as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Reminding {count} chair(s) to call the drill line.")
+
+
 @outbound_group.command("stop")
 @with_appcontext
 def stop() -> None:

@@ -24,11 +24,13 @@ class WebServices:
     """What the pure flow may ask of the outside world during a webhook request.
 
     What it changes goes on the request's `Writes`, sent with the answer; what it reserves
-    at once (a PIN try, a receipt number) it gives back if the request fails."""
+    at once (a PIN try, a receipt number) it gives back if the request fails. On a drill
+    call (`drill`), PIN tries count against the drill line's own limits."""
 
-    def __init__(self, hotline: Hotline, writes: Writes) -> None:
+    def __init__(self, hotline: Hotline, writes: Writes, *, drill: bool = False) -> None:
         self._hotline = hotline
         self._writes = writes
+        self._drill = drill
 
     def find_precinct(self, precinct_id: str) -> PrecinctInfo | None:
         entry = self._hotline.directory.get(precinct_id)
@@ -41,7 +43,9 @@ class WebServices:
         from_chair_phone = bool(entry and entry.chair_phone and entry.chair_phone == number)
         # Reserved before the PIN is compared, so concurrent guesses cannot pass the limits,
         # and a blocked guesser learns nothing from further tries (pin_guard's docstring).
-        attempt = pin_guard.reserve(redis, precinct_id, number, from_chair_phone, attested)
+        attempt = pin_guard.reserve(
+            redis, precinct_id, number, from_chair_phone, attested, drill=self._drill
+        )
         if attempt.refused:
             return PinCheck(attempt.refused)
         self._writes.cleanups.append(lambda: pin_guard.refund(redis, attempt))

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from callflows.phones import e164
@@ -30,6 +30,9 @@ MIN_SECRET_LENGTH = 32
 """Production refuses shorter secrets (Twilio's auth tokens are 32 hex characters)."""
 HOLD_MAX_CEILING = 5000
 """Twilio's queue ceiling: a hold queue cannot hold more callers than this."""
+DRILL_CLOSES_BEFORE_CAUCUS = timedelta(hours=6)
+"""By default the drill line stops practice this long before the caucuses close, and from
+then on connects its callers to the results line."""
 
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -87,6 +90,27 @@ class Settings:
     outbound_auto_start_minutes: int | None = None
     """Minutes after a site's scheduled close at which the hotline calls its chair by itself
     if it has not reported; None: only staff start rounds."""
+    rehearsal_phones: tuple[str, ...] = ()
+    """The only numbers the outbound caller dials while the election is in rehearsal (staff
+    phones, E.164): a rehearsal never calls a real chair."""
+    go_live_drain_seconds: int = 120
+    """How long the switch to live waits for calls in progress to end before it zeroes."""
+    drill_number: str = ""
+    """The drill line's own number (E.164), printed on the practice worksheet; its Voice URL
+    is /voice/drill. "" when the hotline has no drill line."""
+    drill_closes_at: datetime | None = None
+    """When the drill line stops taking practice calls and sends callers on to the results
+    line; None: `caucus_closes_at` less DRILL_CLOSES_BEFORE_CAUCUS (`drill_line_closes_at`)."""
+
+    @property
+    def drill_line_closes_at(self) -> datetime | None:
+        """When the drill line becomes a way into the results line: `drill_closes_at`, else
+        DRILL_CLOSES_BEFORE_CAUCUS before the caucuses close, else never (None)."""
+        if self.drill_closes_at is not None:
+            return self.drill_closes_at
+        if self.caucus_closes_at is not None:
+            return self.caucus_closes_at - DRILL_CLOSES_BEFORE_CAUCUS
+        return None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +178,10 @@ class Settings:
             outbound_retry_seconds=_whole(env, "HOTLINE_OUTBOUND_RETRY_SECONDS", 600),
             caucus_closes_at=_moment(env, "HOTLINE_CAUCUS_CLOSES_AT"),
             outbound_auto_start_minutes=_optional_whole(env, "HOTLINE_OUTBOUND_AUTO_START_MINUTES"),
+            drill_number=_phone(env, "HOTLINE_DRILL_NUMBER", profile, ""),
+            drill_closes_at=_moment(env, "HOTLINE_DRILL_CLOSES_AT"),
+            rehearsal_phones=_phones(env, "HOTLINE_REHEARSAL_PHONES"),
+            go_live_drain_seconds=_whole(env, "HOTLINE_GO_LIVE_DRAIN_SECONDS", 120, maximum=3600),
         )
 
 
@@ -236,6 +264,23 @@ def _phone(env: Mapping[str, str], name: str, profile: str, dev_default: str) ->
     if not number:
         raise SettingsError(f"{name} must be a phone number, e.g. +15155550100, not {value[:20]!r}")
     return number
+
+
+def _phones(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated phone numbers, each stored in E.164 (as `_phone` reads one)."""
+    numbers = []
+    for item in env.get(name, "").split(","):
+        text = item.strip()
+        if not text:
+            continue
+        number = e164(text)
+        if not number:
+            raise SettingsError(
+                f"{name} must list phone numbers separated by commas, e.g. "
+                f"+15155550100,+15155550101; {text[:20]!r} is not one"
+            )
+        numbers.append(number)
+    return tuple(dict.fromkeys(numbers))
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[ProxyNetwork, ...]:

@@ -83,6 +83,7 @@ def outbound_config(settings: Settings) -> OutboundConfig:
         policy=RetryPolicy(settings.outbound_tries, settings.outbound_retry_seconds),
         closes_at=settings.caucus_closes_at,
         auto_start_minutes=settings.outbound_auto_start_minutes,
+        rehearsal_phones=frozenset(settings.rehearsal_phones),
     )
 
 

@@ -157,3 +157,11 @@ def dial_staff(turn: Turn, staff_number: str) -> str:
 def say_only(*texts: str) -> str:
     """Say `texts` and nothing else (a whisper: the call goes on when the document ends)."""
     return f"{_HEADER}{_says(texts)}</Response>"
+
+
+def say_and_redirect(text: str, url: str) -> str:
+    """Say `text`, then send the call on to `url` (a POST, as Twilio's Voice URL)."""
+    response = VoiceResponse()
+    response.say(text, voice=VOICE, language=LANGUAGE)
+    response.redirect(url, method="POST")
+    return str(response)

@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.db import make_engine, make_session_factory
+from models.drill import DrillCall
 from models.entities import (
     NEEDS_REVIEW,
     AuditEvent,
@@ -20,6 +21,7 @@ from models.outbound import (
     Outcome,
     Purpose,
 )
+from models.rehearsal import ElectionMode, Mode, RehearsalArchive, ZeroReport
 from models.staff import StaffRole, StaffUser
 
 __all__ = [
@@ -29,17 +31,22 @@ __all__ = [
     "Base",
     "BlockedNumber",
     "Call",
+    "DrillCall",
     "Election",
+    "ElectionMode",
+    "Mode",
     "OutboundAttempt",
     "OutboundRound",
     "Outcome",
     "Precinct",
     "Purpose",
+    "RehearsalArchive",
     "Report",
     "ReportDraft",
     "ReportStatus",
     "StaffRole",
     "StaffUser",
+    "ZeroReport",
     "make_engine",
     "make_session_factory",
 ]

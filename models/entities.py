@@ -11,7 +11,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -110,6 +119,8 @@ class Call(Base):
     # The last time the caller pressed 0 at a menu to reach staff, and at which step.
     staff_requested_at: Mapped[datetime | None]
     staff_step: Mapped[str] = mapped_column(String(64), default="")
+    # Recorded while the election was in rehearsal (archived by the switch to live).
+    rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Report(Base):
@@ -146,6 +157,8 @@ class Report(Base):
     reviewed_by: Mapped[str] = mapped_column(String(100), default="")
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
+    # Recorded while the election was in rehearsal (archived by the switch to live).
+    rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     precinct: Mapped[Precinct] = relationship(back_populates="reports")
 
@@ -165,6 +178,8 @@ class ReportDraft(Base):
     # {"first": {"figures": [...], "total": 40, "flagged": ""}, ...}
     blocks: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Recorded while the election was in rehearsal (archived by the switch to live).
+    rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class BlockedNumber(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -24,6 +24,9 @@ class Purpose(StrEnum):
     """A report held as unverified: did the chair make it? Dialled before any straggler."""
     STRAGGLER = "straggler"
     """The precinct has not reported: offer the chair to report now."""
+    REMINDER = "reminder"
+    """Before the night, the chair has no drill that matched: remind them to call the drill
+    line (say its number, or leave it on their voicemail)."""
 
 
 class AttemptState(StrEnum):
@@ -60,6 +63,11 @@ class Outcome(StrEnum):
     """Skipped: the report to verify was decided otherwise (a reviewer, an earlier call)."""
     STOPPED = "stopped"
     """Skipped: staff stopped the round."""
+    REHEARSAL = "rehearsal"
+    """Skipped: the election is in rehearsal and the number is not on the rehearsal
+    allow-list (HOTLINE_REHEARSAL_PHONES): a real chair is never dialled in a rehearsal."""
+    DRILLED = "drilled"
+    """Skipped: the chair to remind has drilled (and matched) since the reminders began."""
 
 
 FINAL_CALL_STATUSES = frozenset(
@@ -80,6 +88,8 @@ class OutboundRound(Base):
     stopped_by: Mapped[str] = mapped_column(String(100), default="")
     precincts: Mapped[int] = mapped_column(default=0)
     """Precincts with no report and a registered chair phone when the round began."""
+    # Recorded while the election was in rehearsal (archived by the switch to live).
+    rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class OutboundAttempt(Base):
@@ -111,3 +121,5 @@ class OutboundAttempt(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # Recorded while the election was in rehearsal (archived by the switch to live).
+    rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())

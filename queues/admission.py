@@ -105,6 +105,11 @@ def occupancy(redis: Redis) -> int:
     return int(redis.zcard(IVR_KEY))
 
 
+def active(redis: Redis, now: float | None = None) -> int:
+    """Calls inside the IVR that made a request lately (a stale slot is a call gone)."""
+    return int(redis.zcount(IVR_KEY, _now(now) - IVR_STALE_SECONDS, "+inf"))
+
+
 def hold_depth(redis: Redis) -> int:
     return int(redis.zcard(HOLD_KEY))
 

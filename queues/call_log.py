@@ -49,6 +49,7 @@ from callflows.events import (
     BlockCompleted,
     CallEnded,
     CallStarted,
+    DrillSubmitted,
     MalformedEvent,
     ReportSubmitted,
     ReportVerified,
@@ -57,7 +58,7 @@ from callflows.events import (
     encode,
 )
 from models import Call
-from queues import counters, keys
+from queues import counters, election_mode, keys
 from queues.jobs import column_length, record_blocks, unfit, unfit_block
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def _parse(data: dict[str, str]) -> LoggedEvent:
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
         raise MalformedEvent(f"{kind}: payload is not JSON") from error
     event = decode(kind, payload)
-    assert not isinstance(event, ReportSubmitted | ReportVerified)
+    assert not isinstance(event, ReportSubmitted | ReportVerified | DrillSubmitted)
     return event
 
 
@@ -293,16 +294,19 @@ def write_batch(sessions: sessionmaker[Session], events: list[LoggedEvent]) -> N
     call_events = [event for event in events if not isinstance(event, BlockCompleted)]
     sids = {event.call_sid for event in call_events}
     with sessions.begin() as session:
+        # The mode the batch is written in (share-locked: see queues.election_mode).
+        rehearsal = election_mode.is_rehearsal(election_mode.stored(session, share_lock=True))
         calls = {
             call.call_sid: call
             for call in session.scalars(select(Call).where(Call.call_sid.in_(sids)))
         }
         for event in call_events:
             if event.call_sid not in calls:
-                calls[event.call_sid] = Call(call_sid=event.call_sid)
+                calls[event.call_sid] = Call(call_sid=event.call_sid, rehearsal=rehearsal)
                 session.add(calls[event.call_sid])
             _apply_to_call(calls[event.call_sid], event)
-        record_blocks(session, [event for event in events if isinstance(event, BlockCompleted)])
+        blocks = [event for event in events if isinstance(event, BlockCompleted)]
+        record_blocks(session, blocks, rehearsal=rehearsal)
 
 
 _CALL_LENGTHS = {

@@ -46,6 +46,9 @@ PRECINCT_PIN_FAILURE_LIMIT = 10
 
 PIN_FAILURE_WINDOW_SECONDS = 12 * 3600
 """How long PIN failures count, and how long the resulting block or lock lasts: a night."""
+DRILL_PIN_FAILURE_WINDOW_SECONDS = 30 * 24 * 3600
+"""The same on the drill line, which is open for weeks: a whole drill season (staff lift a
+lock that stops a real chair practising, as on the night)."""
 
 IVR_STALE_SECONDS = 300
 """A call in the IVR that made no request for this long has gone: its slot is reclaimed."""

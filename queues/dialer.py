@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AttemptState, OutboundAttempt, Outcome, Purpose, Report
-from queues import keys
+from queues import election_mode, keys
 from queues.call_context import CallContext
 from queues.outbound import (
     RetryPolicy,
@@ -109,6 +109,8 @@ class OutboundConfig:
     """When the caucuses are scheduled to close (a site's own close overrides it)."""
     auto_start_minutes: int | None = None
     """Call outstanding precincts by themselves this long after their close; None: never."""
+    rehearsal_phones: frozenset[str] = frozenset()
+    """The only numbers dialled while the election is in rehearsal (staff phones)."""
 
     def call_url(self, attempt_id: int) -> str:
         return f"{self.base_url}/voice/outbound/call?a={attempt_id}"
@@ -199,6 +201,9 @@ class Dialer:
             )
             if (in_flight or 0) >= self.config.max_calls:
                 return None
+            # In rehearsal only staff phones are dialled, whatever path made the try due.
+            mode = election_mode.stored(session, share_lock=True)
+            allowed = self.config.rehearsal_phones if election_mode.is_rehearsal(mode) else None
             # Verification callbacks first: a chair's held report waits on them.
             candidates = session.scalars(
                 select(OutboundAttempt)
@@ -215,7 +220,7 @@ class Dialer:
                 .with_for_update(skip_locked=True)
             )
             for attempt in candidates:
-                reason = skip_reason(session, attempt)
+                reason = skip_reason(session, attempt, allowed=allowed)
                 if reason is not None:
                     attempt.state = AttemptState.SKIPPED.value
                     attempt.outcome = reason.value
@@ -279,6 +284,11 @@ class Dialer:
         with self.sessions.begin() as session:
             attempt = session.get(OutboundAttempt, attempt_id, with_for_update=True)
             assert attempt is not None
+            if attempt.call_sid and attempt.call_sid != call_sid:
+                # Another call was adopted for this try meanwhile (a lookup while this create
+                # hung): the try keeps that one, and staff see this call in the log.
+                log.warning("dialer: try %d has a call; %s is not it", attempt_id, call_sid)
+                return
             attempt.call_sid = call_sid
             # The status callback may have come first and moved the try on already.
             if attempt.state == AttemptState.DIALING.value:

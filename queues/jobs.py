@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from callflows.events import BlockCompleted, ReportSubmitted, decode_as
 from models import AuditEvent, Base, Precinct, Report, ReportDraft
-from queues import outbound, runtime
+from queues import election_mode, outbound, runtime
 from queues.assessment import assess
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,11 @@ def commit_report(payload: dict[str, Any]) -> str:
         with sessions.begin() as session:
             if session.get(Report, submitted.report_id) is not None:
                 return "repeat"
+            # Read first (a share lock), so the switch to live cannot archive between this
+            # read and the commit: the report is marked as the mode it was committed in.
+            mode = election_mode.stored(session, share_lock=True)
             report = _build_report(session, submitted)
+            report.rehearsal = election_mode.is_rehearsal(mode)
             session.add(report)
             session.add(_audit("report.received", report))
             # A report held for its caller ID: call the chair's registered phone to ask.
@@ -103,10 +107,13 @@ def _audit(action: str, report: Report) -> AuditEvent:
     )
 
 
-def record_blocks(session: Session, blocks: list[BlockCompleted]) -> None:
+def record_blocks(
+    session: Session, blocks: list[BlockCompleted], *, rehearsal: bool = False
+) -> None:
     """Keep the completed blocks of reports in progress, applied in the order given (the
     latest call's blocks win). Called by the call log's batch writer (`queues.call_log`)
-    with a batch's blocks in stream order; three queries however many blocks."""
+    with a batch's blocks in stream order; three queries however many blocks. A draft
+    started in rehearsal (`rehearsal`) is marked so."""
     fitting = []
     for block in blocks:
         if (why := unfit_block(block)) is not None:
@@ -142,7 +149,9 @@ def record_blocks(session: Session, blocks: list[BlockCompleted]) -> None:
     for block in pending:
         key = (block.precinct_id, block.caller)
         if key not in drafts:
-            drafts[key] = ReportDraft(precinct_id=key[0], caller=key[1], blocks={})
+            drafts[key] = ReportDraft(
+                precinct_id=key[0], caller=key[1], blocks={}, rehearsal=rehearsal
+            )
             session.add(drafts[key])
         _keep_block(drafts[key], block)
 

@@ -58,23 +58,27 @@ def call_rate(number: str, window: int) -> str:
 # --- PIN limits (queues.pin_guard) ------------------------------------------------------
 
 PIN = f"{PREFIX}:pin"
+DRILL_PIN = f"{PREFIX}:drill-pin"
+"""The drill line's PIN limits: the same families of keys as the night's (`PIN`), under
+their own prefix, so a drill lockout never locks the night nor a night lockout the drill."""
 
 
-def pin_failures(scope: str, who: str) -> str:
-    """Counter: wrong PINs by scope ("number", "precinct", "chair-phone") and who."""
-    return f"{PIN}:failures:{scope}:{who}"
+def pin_failures(scope: str, who: str, line: str = PIN) -> str:
+    """Counter: wrong PINs by scope ("number", "precinct", "chair-phone") and who, on the
+    results line (`PIN`) or the drill line (`DRILL_PIN`)."""
+    return f"{line}:failures:{scope}:{who}"
 
 
-def number_blocked(who: str) -> str:
-    return f"{PIN}:blocked:{who}"
+def number_blocked(who: str, line: str = PIN) -> str:
+    return f"{line}:blocked:{who}"
 
 
-def chair_phone_blocked(bucket: str) -> str:
-    return f"{PIN}:blocked-chair-phone:{bucket}"
+def chair_phone_blocked(bucket: str, line: str = PIN) -> str:
+    return f"{line}:blocked-chair-phone:{bucket}"
 
 
-def precinct_locked(precinct_id: str) -> str:
-    return f"{PIN}:locked:{precinct_id}"
+def precinct_locked(precinct_id: str, line: str = PIN) -> str:
+    return f"{line}:locked:{precinct_id}"
 
 
 PRECINCT_LOCKED_PATTERN = precinct_locked("*")
@@ -142,3 +146,14 @@ def outbound_attempt(attempt_id: int) -> str:
 
 OUTBOUND_DIALER = f"{PREFIX}:outbound:dialer"
 """String with a TTL: the token of the one worker whose dialer places calls."""
+
+# --- the election's mode (queues.election_mode, queues.go_live) --------------------------
+
+ELECTION_MODE = f"{PREFIX}:election-mode"
+"""String: the election's mode (rehearsal, opening, live), mirrored from the database's
+`election_mode` row; every web request and the dialer read it (reloaded when missing)."""
+GO_LIVE = f"{ELECTION_MODE}:switching"
+"""String (JSON) with a TTL: the switch to live under way (who, when its drain gives up),
+renewed while it runs, for the dashboard."""
+CALL_RATE_PATTERN = f"{PREFIX}:screening:rate:*"
+"""SCAN pattern of every call-rate counter."""

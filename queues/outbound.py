@@ -17,6 +17,7 @@ from callflows.events import ReportVerified
 from models import (
     AttemptState,
     AuditEvent,
+    DrillCall,
     OutboundAttempt,
     OutboundRound,
     Outcome,
@@ -26,6 +27,7 @@ from models import (
     ReportStatus,
 )
 from models.outbound import FINAL_CALL_STATUSES
+from queues import election_mode
 from queues.assessment import assess
 
 MACHINE = "machine"
@@ -50,6 +52,10 @@ class RoundRunning(Exception):
     """A round is already running: stop it before starting another."""
 
 
+class RemindersRunning(Exception):
+    """Reminders to drill are still being placed: let them finish before starting more."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -67,14 +73,19 @@ def active_round(session: Session) -> OutboundRound | None:
     return latest if _round_has_open_attempts(session, latest.id) else None
 
 
+def reachable() -> ColumnElement[bool]:
+    """The precinct (the row of `Precinct` in the query) has a chair the outbound caller can
+    dial: a registered phone. Rounds pick their precincts by it, and the readiness board
+    shows it, so the two never disagree."""
+    return Precinct.chair_phone != ""
+
+
 def outstanding_precincts(session: Session) -> list[Precinct]:
-    """Precincts with a registered chair phone and no report that counts or waits (every
-    report but a rejected one counts as "reported": its chair got through)."""
+    """Precincts the outbound caller can reach (`reachable`) with no report that counts or
+    waits (every report but a rejected one counts as "reported": its chair got through)."""
     return list(
         session.scalars(
-            select(Precinct)
-            .where(Precinct.chair_phone != "", ~_has_reported())
-            .order_by(Precinct.precinct_id)
+            select(Precinct).where(reachable(), ~_has_reported()).order_by(Precinct.precinct_id)
         )
     )
 
@@ -85,7 +96,9 @@ def start_round(session: Session, by: str, now: datetime | None = None) -> Outbo
         raise RoundRunning("a round is already running; stop it first")
     moment = now or utcnow()
     precincts = outstanding_precincts(session)
-    started = OutboundRound(started_at=moment, started_by=by, precincts=len(precincts))
+    started = OutboundRound(
+        started_at=moment, started_by=by, precincts=len(precincts), rehearsal=_in_rehearsal(session)
+    )
     session.add(started)
     session.flush()
     session.add_all(_first_tries(started, precincts, moment))
@@ -132,7 +145,9 @@ def start_scheduled(
         return 0
     scheduled = rounds[0] if rounds else None
     if scheduled is None:
-        scheduled = OutboundRound(started_at=now, started_by=SCHEDULE, precincts=0)
+        scheduled = OutboundRound(
+            started_at=now, started_by=SCHEDULE, precincts=0, rehearsal=_in_rehearsal(session)
+        )
         session.add(scheduled)
         session.flush()
         session.add(
@@ -160,9 +175,15 @@ def _first_tries(
             to_number=precinct.chair_phone,
             due_at=now,
             created_at=now,
+            rehearsal=started.rehearsal,
         )
         for precinct in precincts
     ]
+
+
+def _in_rehearsal(session: Session) -> bool:
+    """Whether rows written now belong to the rehearsal (see queues.election_mode)."""
+    return election_mode.is_rehearsal(election_mode.stored(session, share_lock=True))
 
 
 def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
@@ -198,6 +219,66 @@ def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
     return skipped
 
 
+def start_reminders(session: Session, by: str, now: datetime | None = None) -> int:
+    """Queue a reminder call to every chair the outbound caller can reach (`reachable`) who
+    has no drill that matched the practice worksheet yet; returns how many. Refused while
+    earlier reminders are still open, so a second click never calls a chair twice."""
+    open_states = (AttemptState.DUE.value, AttemptState.DIALING.value, AttemptState.PLACED.value)
+    still_open = session.scalar(
+        select(func.count())
+        .select_from(OutboundAttempt)
+        .where(
+            OutboundAttempt.purpose == Purpose.REMINDER.value,
+            OutboundAttempt.state.in_(open_states),
+        )
+    )
+    if still_open:
+        raise RemindersRunning(f"{still_open} reminder call(s) are still open; wait for them")
+    moment = now or utcnow()
+    precincts = undrilled_precincts(session)
+    rehearsal = _in_rehearsal(session)
+    session.add_all(
+        OutboundAttempt(
+            purpose=Purpose.REMINDER.value,
+            precinct_id=precinct.precinct_id,
+            to_number=precinct.chair_phone,
+            due_at=moment,
+            created_at=moment,
+            rehearsal=rehearsal,
+        )
+        for precinct in precincts
+    )
+    session.add(
+        AuditEvent(
+            actor=by,
+            action="outbound.reminders_started",
+            subject="outbound:reminders",
+            detail={"precincts": len(precincts)},
+        )
+    )
+    return len(precincts)
+
+
+def undrilled_precincts(session: Session) -> list[Precinct]:
+    """Precincts whose chair the outbound caller can reach (`reachable`) and who has no
+    drill that matched the practice worksheet (the readiness board's "drill" lack)."""
+    return list(
+        session.scalars(
+            select(Precinct).where(reachable(), ~_has_drilled()).order_by(Precinct.precinct_id)
+        )
+    )
+
+
+def _has_drilled() -> Exists:
+    """The precinct (the row of `Precinct` in the query) has a drill that matched."""
+    return exists().where(DrillCall.precinct_id == Precinct.precinct_id, DrillCall.matched)
+
+
+def precinct_has_drilled(session: Session, precinct_id: str) -> bool:
+    drilled = select(Precinct.id).where(Precinct.precinct_id == precinct_id, _has_drilled())
+    return session.scalar(drilled) is not None
+
+
 def request_verification(session: Session, report: Report, now: datetime | None = None) -> None:
     """Queue a callback to the chair's registered phone for a report held as unverified
     (the worker calls this as it stores one). Nothing for a precinct with no phone: there
@@ -214,17 +295,28 @@ def request_verification(session: Session, report: Report, now: datetime | None 
             to_number=phone,
             due_at=moment,
             created_at=moment,
+            rehearsal=report.rehearsal,
         )
     )
 
 
-def skip_reason(session: Session, attempt: OutboundAttempt) -> Outcome | None:
-    """Why a due try must not be dialled any more, or None to dial it."""
+def skip_reason(
+    session: Session, attempt: OutboundAttempt, *, allowed: frozenset[str] | None = None
+) -> Outcome | None:
+    """Why a due try must not be dialled any more, or None to dial it. With `allowed` (the
+    dialer in rehearsal: the rehearsal allow-list), any other number is never dialled,
+    except a reminder to drill: those go to real chairs in the weeks before the night, when
+    the hotline is in rehearsal, and neither take nor count anything."""
+    reminder = attempt.purpose == Purpose.REMINDER.value
+    if allowed is not None and not reminder and attempt.to_number not in allowed:
+        return Outcome.REHEARSAL
     if attempt.purpose == Purpose.VERIFY.value:
         report = session.get(Report, attempt.report_id) if attempt.report_id else None
         if report is None or report.status != ReportStatus.UNVERIFIED.value:
             return Outcome.SETTLED
         return None
+    if reminder:
+        return Outcome.DRILLED if precinct_has_drilled(session, attempt.precinct_id) else None
     if attempt.round_id is not None:
         started = session.get(OutboundRound, attempt.round_id)
         if started is not None and started.stopped_at is not None:
@@ -317,6 +409,7 @@ def schedule_retry(
         try_number=attempt.try_number + 1,
         due_at=now + timedelta(seconds=policy.retry_seconds),
         created_at=now,
+        rehearsal=attempt.rehearsal,
     )
     session.add(following)
     return following
@@ -385,6 +478,11 @@ def _achieved(session: Session, attempt: OutboundAttempt) -> bool:
     """Whether a finished try did what it was for (nothing more to call about)."""
     if attempt.purpose == Purpose.VERIFY.value:
         return bool(attempt.result) or skip_reason(session, attempt) is not None
+    if attempt.purpose == Purpose.REMINDER.value:
+        # Answered (by the chair or their voicemail): the reminder was said.
+        return attempt.outcome == Outcome.COMPLETED.value or precinct_has_drilled(
+            session, attempt.precinct_id
+        )
     return precinct_has_reported(session, attempt.precinct_id)
 
 

@@ -7,7 +7,12 @@ itself is blocked from its precinct after CHAIR_PHONE_PIN_FAILURE_LIMIT wrong PI
 ID can be spoofed). Calls from the chair's phone that carrier attestation (SHAKEN/STIR
 level A) vouches for count apart from the rest, so a spoofer of the chair's number cannot
 use up the real chair's tries. Callers with a withheld number share one count (with four
-times the limit), since they cannot be told apart. The README states the resulting odds.
+times the limit), since they cannot be told apart. The drill line (`drill=True`) has the
+same limits, counted in keys of its own (`keys.DRILL_PIN`): a drill lockout never locks
+the night, and the night's counters never move for a drill. Its counts last the whole drill
+season (DRILL_PIN_FAILURE_WINDOW_SECONDS) rather than a night, since the line is open for
+weeks: otherwise every 12 hours of drilling would give an attacker a fresh set of guesses.
+The README states the resulting odds.
 
 How the limits hold under concurrency. The PIN itself is compared in Python (an HMAC, in
 ivr.pins), so "may I try?" and "that was wrong" cannot be one Redis step. Instead each try
@@ -39,6 +44,7 @@ from redis import Redis
 from queues import counters, keys
 from queues.defaults import (
     CHAIR_PHONE_PIN_FAILURE_LIMIT,
+    DRILL_PIN_FAILURE_WINDOW_SECONDS,
     NUMBER_PIN_FAILURE_LIMIT,
     PIN_FAILURE_WINDOW_SECONDS,
     PRECINCT_PIN_FAILURE_LIMIT,
@@ -100,6 +106,13 @@ class Attempt:
     """The failure counters this try was counted against."""
     reached: tuple[tuple[str, str], ...] = ()
     """(block key, staff total) of each limit this try reached: set if it is wrong."""
+    drill: bool = False
+    """A try on the drill line (counted for staff apart from the night's)."""
+
+
+def _window(drill: bool) -> int:
+    """How long a line's failures count, and its blocks and locks last."""
+    return DRILL_PIN_FAILURE_WINDOW_SECONDS if drill else PIN_FAILURE_WINDOW_SECONDS
 
 
 def _number_key(number: str) -> str:
@@ -110,45 +123,57 @@ def _chair_bucket(precinct_id: str, attested: bool) -> str:
     return f"{precinct_id}:{'attested' if attested else 'unattested'}"
 
 
-def _limits(precinct_id: str, number: str, from_chair_phone: bool, attested: bool) -> list[_Limit]:
+def _limits(
+    precinct_id: str, number: str, from_chair_phone: bool, attested: bool, drill: bool = False
+) -> list[_Limit]:
+    line = keys.DRILL_PIN if drill else keys.PIN
+    # The drill line's staff totals are its own too: a drill lockout is no night's alarm.
+    event = "drill_" if drill else ""
     if from_chair_phone:
         bucket = _chair_bucket(precinct_id, attested)
         return [
             _Limit(
-                keys.pin_failures("chair-phone", bucket),
-                keys.chair_phone_blocked(bucket),
+                keys.pin_failures("chair-phone", bucket, line),
+                keys.chair_phone_blocked(bucket, line),
                 CHAIR_PHONE_PIN_FAILURE_LIMIT,
                 "number_blocked",
-                "numbers_blocked",
+                f"{event}numbers_blocked",
             )
         ]
     who = _number_key(number)
     return [
         _Limit(
-            keys.pin_failures("number", who),
-            keys.number_blocked(who),
+            keys.pin_failures("number", who, line),
+            keys.number_blocked(who, line),
             WITHHELD_LIMIT if not number else NUMBER_PIN_FAILURE_LIMIT,
             "number_blocked",
-            "numbers_blocked",
+            f"{event}numbers_blocked",
         ),
         _Limit(
-            keys.pin_failures("precinct", precinct_id),
-            keys.precinct_locked(precinct_id),
+            keys.pin_failures("precinct", precinct_id, line),
+            keys.precinct_locked(precinct_id, line),
             PRECINCT_PIN_FAILURE_LIMIT,
             "precinct_locked",
-            "precinct_locks",
+            f"{event}precinct_locks",
         ),
     ]
 
 
 def reserve(
-    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+    redis: Redis,
+    precinct_id: str,
+    number: str,
+    from_chair_phone: bool,
+    attested: bool = False,
+    *,
+    drill: bool = False,
 ) -> Attempt:
-    """May this caller try a PIN for this precinct? If so, the try is counted as a failure
-    until `refund` gives it back (one atomic step: see the module's docstring)."""
-    limits = _limits(precinct_id, number, from_chair_phone, attested)
+    """May this caller try a PIN for this precinct (on the drill line with `drill`)? If so,
+    the try is counted as a failure until `refund` gives it back (one atomic step: see the
+    module's docstring)."""
+    limits = _limits(precinct_id, number, from_chair_phone, attested, drill)
     script_keys = [limit.counter for limit in limits] + [limit.block for limit in limits]
-    args = [limit.limit for limit in limits] + [PIN_FAILURE_WINDOW_SECONDS]
+    args = [limit.limit for limit in limits] + [_window(drill)]
     reply: Any = redis.eval(_RESERVE, len(script_keys), *script_keys, *args)
     if int(reply[0]) == 0:
         return Attempt(limits[int(reply[1]) - 1].refusal)
@@ -158,7 +183,7 @@ def reserve(
         for limit, count in zip(limits, counts, strict=True)
         if count >= limit.limit
     )
-    return Attempt("", tuple(limit.counter for limit in limits), reached)
+    return Attempt("", tuple(limit.counter for limit in limits), reached, drill)
 
 
 def refund(client: Redis, attempt: Attempt) -> None:
@@ -170,17 +195,23 @@ def refund(client: Redis, attempt: Attempt) -> None:
 def count_failure(client: Redis, attempt: Attempt) -> None:
     """The reserved try was a wrong PIN: block the number or lock the precinct if it
     reached a limit, and count it for staff (on `client`, e.g. the request's `Writes`)."""
-    counters.add_event(client, "pin_failures")
+    counters.add_event(client, "drill_pin_failures" if attempt.drill else "pin_failures")
     for block, event in attempt.reached:
-        client.set(block, 1, ex=PIN_FAILURE_WINDOW_SECONDS)
+        client.set(block, 1, ex=_window(attempt.drill))
         counters.add_event(client, event)
 
 
 def record_failure(
-    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+    redis: Redis,
+    precinct_id: str,
+    number: str,
+    from_chair_phone: bool,
+    attested: bool = False,
+    *,
+    drill: bool = False,
 ) -> None:
     """Count a wrong PIN at once (a try reserved and counted in one go), if still allowed."""
-    attempt = reserve(redis, precinct_id, number, from_chair_phone, attested)
+    attempt = reserve(redis, precinct_id, number, from_chair_phone, attested, drill=drill)
     if not attempt.refused:
         count_failure(redis, attempt)
 
@@ -190,11 +221,17 @@ def precinct_locked(redis: Redis, precinct_id: str) -> bool:
 
 
 def pin_entry_refused(
-    redis: Redis, precinct_id: str, number: str, from_chair_phone: bool, attested: bool = False
+    redis: Redis,
+    precinct_id: str,
+    number: str,
+    from_chair_phone: bool,
+    attested: bool = False,
+    *,
+    drill: bool = False,
 ) -> str:
     """Why this caller may not try a PIN for this precinct now ("" if they may); a read
     only, for staff and tests (a call reserves its try with `reserve`)."""
-    for limit in _limits(precinct_id, number, from_chair_phone, attested):
+    for limit in _limits(precinct_id, number, from_chair_phone, attested, drill):
         count = int(redis.get(limit.counter) or 0)
         if redis.exists(limit.block) or count >= limit.limit:
             return limit.refusal
@@ -202,14 +239,14 @@ def pin_entry_refused(
 
 
 def lift_precinct_lock(redis: Redis, precinct_id: str) -> bool:
-    """Unlock a precinct (staff): delete its lock and its count of wrong PINs. Whether it
-    was locked."""
-    lock = keys.precinct_locked(precinct_id)
+    """Unlock a precinct (staff), on the results line and the drill line: delete its locks
+    and its counts of wrong PINs. Whether it was locked on either."""
     with redis.pipeline() as pipe:
-        pipe.delete(lock)
-        pipe.delete(keys.pin_failures("precinct", precinct_id))
-        deleted, _ = pipe.execute()
-    return bool(deleted)
+        for line in (keys.PIN, keys.DRILL_PIN):
+            pipe.delete(keys.precinct_locked(precinct_id, line))
+            pipe.delete(keys.pin_failures("precinct", precinct_id, line))
+        deleted = pipe.execute()
+    return any(deleted[::2])
 
 
 def locked_precincts(redis: Redis) -> list[str]:

@@ -14,8 +14,9 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from callflows.events import ReportSubmitted, ReportVerified, encode
+from callflows.events import DrillSubmitted, ReportSubmitted, ReportVerified, encode
 from queues.defaults import (
+    DRILLS_QUEUE,
     FAILURE_TTL_SECONDS,
     JOB_TIMEOUT_SECONDS,
     OUTBOUND_QUEUE,
@@ -40,6 +41,23 @@ def publish_report(
         "queues.jobs.commit_report",
         args=(encode(report),),
         job_id=report.report_id,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+        timeout=JOB_TIMEOUT_SECONDS,
+        result_ttl=RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
+        pipeline=pipeline,
+    )
+
+
+def publish_drill(
+    drilled: DrillSubmitted, connection: Redis, pipeline: Pipeline | None = None
+) -> None:
+    """Queue a practice report from the drill line for its own job (queues.drill), once
+    per call; never the report queue's commit."""
+    queue(DRILLS_QUEUE, connection).enqueue_call(
+        "queues.drill.record_drill",
+        args=(encode(drilled),),
+        job_id=f"drill-{drilled.call_sid}",
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,

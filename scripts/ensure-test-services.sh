@@ -46,3 +46,20 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "No /usr/bin/chromium for the browser tests: installing Debian's chromium ..."
   apt_install chromium || { echo "Please install Debian's chromium package." >&2; exit 1; }
 fi
+
+# axe-core, the accessibility rules the browser tests run in every staff page, from the npm
+# registry: a pinned version into .cache/axe (ignored by git), installed once. Keep the
+# version in step with AXE_VERSION in tests/browser/conftest.py.
+AXE_VERSION=4.10.2
+axe_installed() {
+  [ -f .cache/axe/node_modules/axe-core/axe.min.js ] &&
+    grep -q "\"version\": \"$AXE_VERSION\"" .cache/axe/node_modules/axe-core/package.json
+}
+if ! axe_installed; then
+  echo "Installing axe-core $AXE_VERSION from the npm registry into .cache/axe ..."
+  command -v npm >/dev/null || apt_install npm || { echo "Please install npm (Debian's npm package)." >&2; exit 1; }
+  mkdir -p .cache/axe
+  npm install --prefix .cache/axe --no-save --no-audit --no-fund --no-package-lock \
+    "axe-core@$AXE_VERSION" >/dev/null
+  axe_installed || { echo "npm did not install axe-core $AXE_VERSION into .cache/axe" >&2; exit 1; }
+fi

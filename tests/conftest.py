@@ -130,3 +130,13 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_mode(runner: FlaskCliRunner) -> None:
+    """The election switched to live the way an operator does it (`hotline mode live`), for
+    tests of what only happens live, such as outbound calls to real chairs' phones."""
+    from ivr.cli import cli
+
+    result = runner.invoke(cli, ["mode", "live", "--by", "test"])
+    assert result.exit_code == 0, result.output

@@ -44,6 +44,7 @@ SHIPPED = (
     "models/migrations/versions/*.py",
     "callflows/ballots/*.toml",
     "ivr/data/iowa2020/*.csv",
+    "ivr/data/iowa_counties/*.json",
     "ivr/templates/**/*.html",
     "ivr/static/*",
     "ivr/gunicorn_config.py",

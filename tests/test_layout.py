@@ -24,11 +24,13 @@ ROUTE_MODULES = {
     "ivr.voice.routes",
     "ivr.staff.access",  # the staff blueprints' login guard
     "ivr.staff.auth",
+    "ivr.staff.mode_views",
     "ivr.staff.ops",
     "ivr.staff.outbound_views",
     "ivr.staff.overview",
     "ivr.staff.precincts",
     "ivr.staff.public",
+    "ivr.staff.readiness_views",
     "ivr.staff.results_views",
     "ivr.staff.review_views",
 }

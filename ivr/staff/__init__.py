@@ -11,12 +11,15 @@ from flask import Flask
 from ivr.staff import (
     access,
     auth,
+    drill_views,
     formatting,
+    mode_views,
     ops,
     outbound_views,
     overview,
     precincts,
     public,
+    readiness_views,
     results_views,
     review_views,
 )
@@ -32,6 +35,9 @@ def init_app(app: Flask) -> None:
         results_views.bp,
         ops.bp,
         outbound_views.bp,
+        mode_views.bp,
+        readiness_views.bp,
+        drill_views.bp,
         public.bp,
     ):
         app.register_blueprint(blueprint)

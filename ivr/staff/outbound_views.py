@@ -31,12 +31,15 @@ def index() -> str:
         attempts = db.scalars(query).all()
         totals = outbound.totals(db)
         outstanding = len(outbound.outstanding_precincts(db))
+        undrilled = len(outbound.undrilled_precincts(db))
     return render_template(
         "outbound.html",
         running=running,
         attempts=attempts,
         totals=totals,
         outstanding=outstanding,
+        undrilled=undrilled,
+        drill_number=settings.drill_number,
         precinct=precinct,
         can_manage=current_staff().may(StaffRole.REVIEWER),
         configured=bool(settings.twilio_account_sid and settings.hotline_number),
@@ -66,4 +69,21 @@ def stop() -> ResponseReturnValue:
     with current_hotline().sessions.begin() as db:
         skipped = outbound.stop_round(db, actor())
     flash(f"Stopped the round: {skipped} call(s) not yet placed will not be.", "info")
+    return redirect(url_for("outbound.index"), code=303)
+
+
+@bp.post("/calls-out/remind")
+@requires(StaffRole.REVIEWER)
+def remind() -> ResponseReturnValue:
+    hotline = current_hotline()
+    if not hotline.settings.drill_number:
+        flash("No drill line to remind chairs of: set HOTLINE_DRILL_NUMBER first.", "error")
+        return redirect(url_for("outbound.index"), code=303)
+    try:
+        with hotline.sessions.begin() as db:
+            count = outbound.start_reminders(db, actor())
+    except outbound.RemindersRunning as error:
+        flash(str(error), "error")
+        return redirect(url_for("outbound.index"), code=303)
+    flash(f"Reminding {count} chair(s) who have not drilled to call the drill line.", "info")
     return redirect(url_for("outbound.index"), code=303)

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ivr.hotline import Hotline, current_hotline
 from ivr.metrics import Snapshot, collect
-from ivr.staff import jobs
+from ivr.staff import jobs, readiness
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.chart import SERIES, Chart, build_chart
 from ivr.twilio_setup import last_check
@@ -48,6 +48,9 @@ def take_snapshot(hotline: Hotline) -> tuple[Snapshot, Chart]:
 def index() -> str:
     hotline = current_hotline()
     snapshot, chart = take_snapshot(hotline)
+    with hotline.sessions() as db:
+        # Drawn once with the page (the live numbers poll; the map follows on a reload).
+        county_map = readiness.map_of(readiness.board(db))
     return render_template(
         "overview.html",
         snap=snapshot,
@@ -57,6 +60,7 @@ def index() -> str:
         dead_letters=call_log.dead_letters(hotline.redis, limit=DEAD_LETTERS_SHOWN),
         can_requeue=current_staff().may(StaffRole.REVIEWER),
         twilio_check=last_check(hotline.redis),
+        county_map=county_map,
     )
 
 

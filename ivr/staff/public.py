@@ -17,6 +17,7 @@ from ivr.staff import prometheus
 from ivr.staff.access import signed_in_staff
 from ivr.staff.accounts import same_secret
 from ivr.staff.results_views import current_results
+from queues import election_mode
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -54,7 +55,14 @@ def healthz() -> tuple[Response, int]:
 @bp.get("/results.json")
 def results_json() -> Response:
     """Committed results, statewide and by county: what the public may see."""
-    payload = {"generated_at": datetime.now(UTC).isoformat(), **current_results().to_dict()}
+    hotline = current_hotline()
+    # A rehearsal's figures are published as such: "mode" says whether anything counts.
+    mode = election_mode.current(hotline.redis, hotline.sessions)
+    payload = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "mode": mode.value,
+        **current_results().to_dict(),
+    }
     response = jsonify(payload)
     response.headers["Cache-Control"] = f"public, max-age={RESULTS_MAX_AGE_SECONDS}"
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -120,6 +120,8 @@ def correct(
         committed_at=now,
         source="staff",
         corrects_id=original.id,
+        # A correction of a rehearsal's report is the rehearsal's too (archived with it).
+        rehearsal=original.rehearsal,
     )
     _mark_reviewed(corrected, reviewer, now, note)
     session.add(corrected)

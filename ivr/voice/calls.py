@@ -18,11 +18,20 @@ from callflows import prompts
 from callflows.events import (
     CallEnded,
     CallStarted,
+    DrillSubmitted,
     ReportSubmitted,
     ReportVerified,
     StaffRequested,
 )
-from callflows.flow import Context, StaffDesk, Turn, answer, repeat_prompt, start_call
+from callflows.flow import (
+    Context,
+    StaffDesk,
+    Turn,
+    answer,
+    repeat_prompt,
+    start_call,
+    start_drill,
+)
 from callflows.progress import holds_figures
 from callflows.state import Progress
 from ivr import twiml
@@ -36,9 +45,10 @@ from ivr.voice.twilio_request import (
     retry_url,
     voice_path,
 )
-from queues import admission, call_log, counters, screening
+from models import Mode
+from queues import admission, call_log, counters, election_mode, screening
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
-from queues.publish import publish_report, publish_verification
+from queues.publish import publish_drill, publish_report, publish_verification
 from queues.screening import Action, Caller, Decision, LiveState
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,8 @@ DEQUEUED = "dequeued"
 """The Enqueue's action: Twilio requests it with the QueueResult when the caller leaves
 the hold queue, whether by our <Leave/> or because Twilio refused to queue them."""
 HOLD_QUEUE_NAME = "hotline-hold"
+OPENING_PAUSE_SECONDS = 3
+"""Pause between two looks at the mode for a new call while the hotline opens."""
 
 
 def hold_and_retry(req: VoiceRequest) -> str:
@@ -74,6 +86,10 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             if not req.step:
                 # /voice, or a path that is none of our steps ("/voice/", "/voice//"): a
                 # call we do not know there is screened as new, never let in unscreened.
+                if election_mode.current(hotline.redis, hotline.sessions) is Mode.OPENING:
+                    # The switch to live is draining the rehearsal's calls: hold this one
+                    # (nothing recorded) and ask again until the hotline is live.
+                    return twiml.hold_and_retry(prompts.OPENING, "/voice", OPENING_PAUSE_SECONDS)
                 return _screen(hotline, req, writes)
             if req.step == ADMITTED:
                 return _let_in(hotline, req, writes)
@@ -85,7 +101,7 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
             return loaded.twiml
         admission.touch(writes.pipe, req.call_sid)
-        ctx = context(hotline, writes)
+        ctx = context(hotline, writes, drill=state.drill)
         if req.keys is None and req.query.retries > 0:
             # Retried after a hold without keys (a PIN is never carried): the hotline failed,
             # not the caller, so this is neither silence nor a wrong entry.
@@ -100,6 +116,23 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             counters.count_screening(writes.pipe, "ended", turn.end_reason.value)
             admission.release(writes.pipe, req.call_sid)
         return body
+
+
+def drill(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
+    """The drill line's Voice URL (/voice/drill): a new call is screened as at /voice and
+    starts a practice call (callflows.drill), whose later steps are the night's /voice/<step>
+    with the call's state saying it is a drill. From the drill line's close on caucus night
+    (`Settings.drill_line_closes_at`), the caller is sent on to the results line instead,
+    so a chair who dials the number they practised with still reports."""
+    if not req.call_sid:
+        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
+    closes_at = hotline.settings.drill_line_closes_at
+    if closes_at is not None and datetime.now(UTC) >= closes_at:
+        return twiml.say_and_redirect(prompts.DRILL_CLOSED_TONIGHT, "/voice")
+    with hotline.store.locked(req.call_sid, writes) as loaded:
+        if loaded is not None:
+            return loaded.twiml  # a repeated request: the practice has already begun
+        return _screen(hotline, req, writes, drill=True)
 
 
 def status(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
@@ -166,12 +199,13 @@ def render(hotline: Hotline, turn: Turn) -> str:
     return twiml.render_turn(turn)
 
 
-def context(hotline: Hotline, writes: Writes) -> Context:
-    """The flow's view of the world for one request (ivr.voice.staff_calls uses it too)."""
+def context(hotline: Hotline, writes: Writes, *, drill: bool = False) -> Context:
+    """The flow's view of the world for one request (ivr.voice.staff_calls uses it too);
+    `drill` for a drill call, whose PIN tries count against the drill line's limits."""
     settings = hotline.settings
     # Staff are on duty while a number to put callers through to is configured.
     staff = StaffDesk(on_duty=bool(settings.staff_number), hours=settings.staff_hours)
-    services = WebServices(hotline, writes)
+    services = WebServices(hotline, writes, drill=drill)
     return Context(ballot=hotline.ballot, services=services, now=_now(), staff=staff)
 
 
@@ -179,21 +213,27 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _screen(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
-    """A new call at /voice: classify the caller, then apply the screening decision."""
+def _screen(hotline: Hotline, req: VoiceRequest, writes: Writes, *, drill: bool = False) -> str:
+    """A new call at /voice (or at /voice/drill, with `drill`): classify the caller, then
+    apply the screening decision."""
     redis, settings = hotline.redis, hotline.settings
     caller = screening.classify(
         redis, req.caller_id, req.stir_verstat, hotline.directory.chair_phones()
     )
     live = LiveState(redis, writes.pipe, req.call_sid, settings.ivr_capacity)
     decision = screening.decide(caller, live, settings.hold_max)
+    if drill and decision.action == Action.HOLD:
+        # The drill line never holds anyone: practice can wait, and a held drill would
+        # take a place in the hold queue from a caller of the results line.
+        counters.count_screening(writes.pipe, Action.BUSY.value, "drill_line_full")
+        return twiml.say_and_hang_up(prompts.DRILL_LINE_BUSY)
     counters.count_screening(writes.pipe, decision.action.value, decision.reason)
     if decision.action in (Action.REJECT, Action.BUSY):
         return twiml.reject(decision.action.value)
     _log_call_started(req, caller, decision, writes)
     if decision.action == Action.HOLD:
         return _enqueue(caller.priority)
-    return _start(hotline, req, writes)
+    return _start(hotline, req, writes, drill=drill)
 
 
 def _enqueue(priority: int) -> str:
@@ -237,9 +277,10 @@ def _hold(hotline: Hotline, req: VoiceRequest) -> str:
     return twiml.hold_announcement(announcement, HOLD_POLL_PAUSE_SECONDS)
 
 
-def _start(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
-    ctx = context(hotline, writes)
-    turn = start_call(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat)
+def _start(hotline: Hotline, req: VoiceRequest, writes: Writes, *, drill: bool = False) -> str:
+    ctx = context(hotline, writes, drill=drill)
+    begin = start_drill if drill else start_call
+    turn = begin(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat)
     body = twiml.render_turn(turn)
     hotline.store.create(writes.pipe, turn.state, body)
     return body
@@ -250,6 +291,8 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
     for event in turn.events:
         if isinstance(event, ReportSubmitted):
             publish_report(event, hotline.redis, writes.pipe)
+        elif isinstance(event, DrillSubmitted):
+            publish_drill(event, hotline.redis, writes.pipe)
         elif isinstance(event, ReportVerified):
             publish_verification(event, hotline.redis, writes.pipe)
         else:
@@ -262,7 +305,8 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
 
 def _keep_progress(hotline: Hotline, turn: Turn, writes: Writes) -> None:
     state = turn.state
-    if not state.authenticated or state.precinct_id is None:
+    # A drill keeps no progress: it would be offered as a report in progress on the night.
+    if not state.authenticated or state.precinct_id is None or state.drill:
         return
     if any(isinstance(event, ReportSubmitted) for event in turn.events):
         hotline.store.clear_progress(writes.pipe, state.precinct_id, state.caller)

@@ -13,7 +13,7 @@ import logging
 
 from callflows import prompts
 from callflows.events import CallStarted
-from callflows.flow import start_offer, start_verification
+from callflows.flow import start_offer, start_reminder, start_verification
 from callflows.phones import e164
 from ivr import twiml
 from ivr.callstore import Writes
@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
-    """The chair's phone answered (the call's `url`): offer to take the report, or ask
-    about the held report. Answered at once, so a chair never waits in silence while
-    answering-machine detection listens."""
+    """The chair's phone answered (the call's `url`): offer to take the report, ask about
+    the held report, or remind the chair to drill. Answered at once, so a chair never waits
+    in silence while answering-machine detection listens."""
     context = _placed_call(hotline, req)
     if context is None:
         return twiml.say_and_hang_up(prompts.CALL_FINISHED)
@@ -50,6 +50,10 @@ def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         if context.purpose == Purpose.VERIFY.value:
             turn = start_verification(
                 req.call_sid, context.to_number, info, context.report_id, context.receipt, ctx
+            )
+        elif context.purpose == Purpose.REMINDER.value:
+            turn = start_reminder(
+                req.call_sid, context.to_number, info, hotline.settings.drill_number, ctx
             )
         else:
             turn = start_offer(req.call_sid, context.to_number, info, ctx)
@@ -109,6 +113,9 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     name = info.name if info is not None else context.precinct_id
     if context.purpose == Purpose.VERIFY.value:
         return twiml.say_and_hang_up(prompts.voicemail_verify(name))
+    if context.purpose == Purpose.REMINDER.value:
+        reminder = prompts.remind_to_drill(name, hotline.settings.drill_number)
+        return twiml.say_and_hang_up(f"{reminder} {prompts.REMINDED_GOODBYE}")
     return twiml.say_and_hang_up(prompts.voicemail_offer(name, hotline.settings.hotline_number))
 
 

@@ -56,6 +56,7 @@ HANDLERS: dict[str, Handler] = {
     "/voice/status": calls.status,
     "/voice/fallback": calls.fallback,
     "/voice/dequeued": calls.dequeued,
+    "/voice/drill": calls.drill,  # the drill line's Voice URL (callflows.drill)
     "/voice/staff-done": staff_calls.done,  # the <Dial> to staff ended (DialCallStatus)
     "/voice/whisper": staff_calls.whisper,  # the staff member's leg, before connecting
     "/voice/outbound/call": outbound_calls.answered,

@@ -53,7 +53,8 @@ def done(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         admission.touch(writes.pipe, req.call_sid)
         answered = req.dial_call_status in ANSWERED
         counters.add_event(writes.pipe, "staff_put_through" if answered else "staff_no_answer")
-        turn = staff_call_ended(state, calls.context(hotline, writes), answered=answered)
+        ctx = calls.context(hotline, writes, drill=state.drill)
+        turn = staff_call_ended(state, ctx, answered=answered)
         body = calls.render(hotline, turn)
         hotline.store.save(writes.pipe, turn.state, body)
         if turn.end_reason is not None:

@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+AXE_VERSION = "4.10.2"
+"""axe-core from the npm registry, installed by scripts/ensure-test-services.sh (keep in step)."""
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/axe.min.js"
 
 
 @dataclass
@@ -65,6 +68,20 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    """axe-core's source, to evaluate in a page (`tests.browser.axe.violations`)."""
+    if not AXE_SCRIPT.exists():
+        raise RuntimeError(
+            f"no {AXE_SCRIPT}: run scripts/ensure-test-services.sh (make test), which installs"
+            f" axe-core {AXE_VERSION} from the npm registry"
+        )
+    source = AXE_SCRIPT.read_text(encoding="utf-8")
+    if f"axe v{AXE_VERSION}" not in source[:200]:
+        raise RuntimeError(f"{AXE_SCRIPT} is not axe-core {AXE_VERSION}: rerun the script")
+    return source
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 from callflows import flow, prompts
 from callflows.events import ReportSubmitted, ReportVerified
 from callflows.flow import EndReason, Turn
+from callflows.state import DONE
 from callflows.trust import Trust, report_trust
 from tests.callflows.test_flow import ADAIR_1NW, DELEGATES, FIRST, Call, FakeServices
 
@@ -98,3 +99,20 @@ def test_a_call_the_hotline_placed_to_the_chair_phone_is_verified_and_no_other()
     assert report_trust(CHAIR, CHAIR, "") is Trust.UNATTESTED
     assert report_trust("+15155550999", CHAIR, "", reached_by_hotline=True) is Trust.OTHER_NUMBER
     assert report_trust(CHAIR, "", "", reached_by_hotline=True) is Trust.NO_CHAIR_PHONE
+
+
+def test_a_reminder_says_the_drill_number_twice_and_offers_it_again() -> None:
+    call = Call(FakeServices())
+    call.turn = flow.start_reminder("CA4", CHAIR, ADAIR_1NW, "+15155550199", call.ctx)
+    said = asked(call.turn)
+    assert "precinct 1NW ADAIR" in said and said.endswith(prompts.REMIND_AGAIN)
+    assert said.count("5 1 5 5 5 5 0 1 9 9") == 2
+    assert call.state.reached_by_hotline and call.state.step == "remind"
+    # 1 says it again (a few times at most); anything else, or silence, says goodbye.
+    for _ in range(flow.MAX_REMINDER_REPEATS):
+        assert asked(call.key("1")) == said
+    assert call.key("1").end_reason is EndReason.REMINDED
+    assert call.turn.say == (prompts.REMINDED_GOODBYE,) and call.state.step == DONE
+    for keyed in ("9", None):
+        call.turn = flow.start_reminder("CA5", CHAIR, ADAIR_1NW, "+15155550199", call.ctx)
+        assert call.key(keyed).end_reason is EndReason.REMINDED

@@ -45,7 +45,11 @@ from tests.support.data import import_precincts, precinct_rows
 from tests.support.live import HOTLINE, children, stack_environment
 from tests.support.services import RedisServer, _wait_for_port, free_port
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+    # The hotline calls real chairs only live (in rehearsal, only the rehearsal allow-list).
+    pytest.mark.usefixtures("live_mode"),
+]
 
 CALLS_PER_SECOND = 2
 MAX_CALLS = 6

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
@@ -25,9 +23,7 @@ from models import AttemptState, OutboundAttempt, Outcome
 from queues import outbound
 from queues.dialer import Dialer
 from queues.outbound import utcnow
-from softphone import FlaskClientTransport
 from softphone.rest import AnsweringChair, RestStandIn
-from tests.conftest import AUTH_TOKEN
 from tests.support.data import import_precincts
 
 PHONES = {
@@ -37,21 +33,10 @@ PHONES = {
 
 
 @pytest.fixture
-def adair(runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
-    """Adair's five precincts, each with a registered chair phone."""
+def adair(runner: FlaskCliRunner, tmp_path: Path, live_mode: None) -> dict[str, str]:
+    """Adair's five precincts, each with a registered chair phone, the election live (in
+    rehearsal the dialer calls only the rehearsal allow-list)."""
     return import_precincts(runner, tmp_path, chair_phones=PHONES)
-
-
-@pytest.fixture
-def twilio(app: Flask) -> Iterator[RestStandIn]:
-    with RestStandIn(
-        FlaskClientTransport(app.test_client()),
-        auth_token=AUTH_TOKEN,
-        account_sid=DEV_ACCOUNT_SID,
-        numbers=(DEV_HOTLINE_NUMBER,),
-        calls_per_second=100,
-    ) as stand_in:
-        yield stand_in
 
 
 def make_dialer(
@@ -153,3 +138,20 @@ def test_a_rate_limited_create_waits_and_a_refused_one_ends_the_try(
     ended = [a for a in tries(hotline) if a.outcome == Outcome.ERROR]
     assert ended and "21210" in ended[0].last_error
     assert not twilio.created_calls
+
+
+def test_a_late_answer_to_a_create_never_replaces_the_call_a_try_adopted(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio)
+    (first, *_) = tries(hotline)
+    adopted = "CA" + "a" * 32
+    with hotline.sessions.begin() as session:
+        attempt = session.get(OutboundAttempt, first.id)
+        assert attempt is not None
+        attempt.state = AttemptState.PLACED.value
+        attempt.call_sid = adopted  # found by a lookup while our create request hung
+    dialer._placed(first.id, "CA" + "b" * 32)
+    kept = next(a for a in tries(hotline) if a.id == first.id)
+    assert kept.call_sid == adopted and kept.state == AttemptState.PLACED

@@ -22,6 +22,7 @@ from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
 from models import (
     AttemptState,
     AuditEvent,
+    DrillCall,
     OutboundAttempt,
     Outcome,
     Precinct,
@@ -291,3 +292,62 @@ def test_a_call_that_delivered_nothing_is_tried_again_at_once(
         (1, AttemptState.ENDED),
         (2, AttemptState.DUE),
     ]
+
+
+def practice(hotline: Hotline, precinct_id: str, *, matched: bool) -> None:
+    """A drill kept for `precinct_id`, as the drill line's job keeps one."""
+    with hotline.sessions.begin() as session:
+        session.add(
+            DrillCall(
+                precinct_id=precinct_id,
+                call_sid=f"CA{precinct_id:0>32}"[:34] + ("m" if matched else "x"),
+                caller=PHONES[precinct_id],
+                started_at=NOW,
+                ended_at=NOW,
+                figures={},
+                matched=matched,
+            )
+        )
+
+
+def test_reminders_call_each_reachable_chair_with_no_drill_that_matched(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    practice(hotline, "948199", matched=True)
+    practice(hotline, "948200", matched=False)  # drilled, but keyed it wrong
+    with hotline.sessions.begin() as session:
+        assert outbound.start_reminders(session, "alice", NOW) == 2
+    reminders = attempts(hotline)
+    assert [(a.precinct_id, a.purpose, a.round_id) for a in reminders] == [
+        ("948200", Purpose.REMINDER, None),
+        ("948201", Purpose.REMINDER, None),
+    ]
+    # A second click while they are open calls nobody twice.
+    with hotline.sessions.begin() as session, pytest.raises(outbound.RemindersRunning):
+        outbound.start_reminders(session, "bob", NOW)
+    # The hotline is in rehearsal (a new database): reminders still go to the real chairs,
+    # while a round's try to the same number would not.
+    allowed = frozenset({"+15155559999"})
+    with hotline.sessions.begin() as session:
+        for reminder in session.scalars(select(OutboundAttempt)):
+            assert outbound.skip_reason(session, reminder, allowed=allowed) is None
+    # 948201's chair drills before being called: skipped. 948200's chair is busy: tried again.
+    practice(hotline, "948201", matched=True)
+    with hotline.sessions.begin() as session:
+        late = session.get(OutboundAttempt, reminders[1].id)
+        assert late is not None
+        assert outbound.skip_reason(session, late) is Outcome.DRILLED
+        outbound.record_call_status(session, reminders[0].id, "CA" + "1" * 32, "busy", POLICY)
+    with hotline.sessions.begin() as session:
+        retry = session.scalars(
+            select(OutboundAttempt).where(OutboundAttempt.try_number == 2)
+        ).one()
+        assert retry.purpose == Purpose.REMINDER and retry.precinct_id == "948200"
+        # Answered (by the chair or a voicemail): the reminder was said; nothing follows.
+        outbound.record_call_status(session, retry.id, "CA" + "2" * 32, "completed", POLICY)
+    assert len(attempts(hotline)) == 3
+    with hotline.sessions() as session:
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "outbound.reminders_started")
+        )
+        assert event.actor == "alice" and event.detail == {"precincts": 2}

@@ -12,8 +12,14 @@ import pytest
 from redis import Redis
 
 from callflows.events import CallStarted
-from queues import admission, call_log, counters, pin_guard
-from queues.defaults import PRECINCT_PIN_FAILURE_LIMIT
+from queues import admission, call_log, counters, keys, pin_guard
+from queues.defaults import (
+    CHAIR_PHONE_PIN_FAILURE_LIMIT,
+    DRILL_PIN_FAILURE_WINDOW_SECONDS,
+    NUMBER_PIN_FAILURE_LIMIT,
+    PIN_FAILURE_WINDOW_SECONDS,
+    PRECINCT_PIN_FAILURE_LIMIT,
+)
 from tests.support.services import free_port, wait_for_port
 
 GUESSERS = 30
@@ -50,6 +56,47 @@ def test_a_right_pin_gives_its_reservation_back(redis: Redis) -> None:
         assert attempt.refused == ""
         pin_guard.refund(redis, attempt)
     assert pin_guard.pin_entry_refused(redis, "948199", "+15155559999", False) == ""
+
+
+@pytest.mark.parametrize("locked_line", ["drill", "night"])
+def test_the_drill_line_and_the_night_count_and_lock_apart(redis: Redis, locked_line: str) -> None:
+    locked, other = locked_line == "drill", locked_line != "drill"
+    for n in range(PRECINCT_PIN_FAILURE_LIMIT):
+        pin_guard.record_failure(redis, "948199", f"+1515555{n:04d}", False, drill=locked)
+    for _ in range(NUMBER_PIN_FAILURE_LIMIT):
+        pin_guard.record_failure(redis, "948198", "+15155559999", False, drill=locked)
+    for chair_attested in (False, True):
+        for _ in range(CHAIR_PHONE_PIN_FAILURE_LIMIT):
+            pin_guard.record_failure(
+                redis, "948197", "+15155550123", True, chair_attested, drill=locked
+            )
+
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155550998", False, drill=locked)
+    assert pin_guard.reserve(redis, "948198", "+15155559999", False, drill=locked).refused
+    assert pin_guard.pin_entry_refused(redis, "948197", "+15155550123", True, drill=locked)
+    # The other line: no lock, no block, nothing counted; a try there is allowed.
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155550998", False, drill=other) == ""
+    assert pin_guard.reserve(redis, "948198", "+15155559999", False, drill=other).refused == ""
+    assert pin_guard.pin_entry_refused(redis, "948197", "+15155550123", True, drill=other) == ""
+    assert pin_guard.precinct_locked(redis, "948199") is not locked
+    prefix = "drill_" if locked else ""
+    totals = counters.totals(redis)
+    assert totals[f"{prefix}precinct_locks"] == 1
+    assert f"{'' if locked else 'drill_'}precinct_locks" not in totals
+    assert totals[f"{prefix}pin_failures"] == (
+        PRECINCT_PIN_FAILURE_LIMIT + NUMBER_PIN_FAILURE_LIMIT + 2 * CHAIR_PHONE_PIN_FAILURE_LIMIT
+    )
+    # The drill line is open for weeks: its counts and locks last the season, not a night.
+    line = keys.DRILL_PIN if locked else keys.PIN
+    window = DRILL_PIN_FAILURE_WINDOW_SECONDS if locked else PIN_FAILURE_WINDOW_SECONDS
+    for key in (
+        keys.precinct_locked("948199", line),
+        keys.pin_failures("precinct", "948199", line),
+    ):
+        assert window - 60 < redis.ttl(key) <= window
+    # Staff's unlock lifts the precinct's lock on either line.
+    assert pin_guard.lift_precinct_lock(redis, "948199")
+    assert pin_guard.pin_entry_refused(redis, "948199", "+15155550998", False, drill=locked) == ""
 
 
 def test_a_refund_never_leaves_a_counter_below_zero_or_without_expiry(redis: Redis) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from callflows.ballots import Ballot
+from callflows.state import BLOCKS
 from callflows.trust import FULL_ATTESTATION
 from flood.worksheets import Worksheet
 from softphone import (
@@ -37,13 +38,15 @@ def place_call(
     transport: Transport | None = None,
     stir_verstat: str = FULL_ATTESTATION,
     dial_answers: Callable[[str], bool] | None = None,
+    voice_path: str = "/voice",
 ) -> CallRecord:
     """One call, as Twilio places it; attested at level A unless `stir_verstat` says
     otherwise ("" sends none). `dial_answers` says which numbers the call <Dial>s answer
-    (by default none)."""
+    (by default none); `voice_path` is the dialled number's Voice URL ("/voice/drill" for
+    the drill line)."""
     phone = Softphone(
         transport or FlaskClientTransport(client),
-        f"{PUBLIC_BASE_URL}/voice",
+        f"{PUBLIC_BASE_URL}{voice_path}",
         AUTH_TOKEN,
         from_number=from_number,
         status_callback_url=f"{PUBLIC_BASE_URL}/voice/status",
@@ -59,11 +62,38 @@ def chair(
     precinct_id: str, pin: str, sheet: Worksheet, ballot: Ballot, **overrides: Keys
 ) -> Answer:
     """A chair who keys the worksheet exactly; `overrides` answers chosen steps differently."""
+    figures = {block: sheet.block(ballot, block) for block in BLOCKS}
+    return keying_chair(
+        precinct_id,
+        pin,
+        figures,
+        lambda: "".join(str(option) for option in sheet.game_winners(ballot)),
+        overrides=overrides,
+    )
+
+
+def keying_chair(
+    precinct_id: str,
+    pin: str,
+    figures: Mapping[str, Sequence[int]],
+    chance: Callable[[], str],
+    *,
+    overrides: Mapping[str, Keys] | None = None,
+    once: Mapping[str, Keys] | None = None,
+) -> Answer:
+    """A chair who keys `figures` (block -> one figure per group, in ballot order) and, at a
+    game of chance, `chance()`; `overrides` answers chosen steps differently every time,
+    `once` only the first time they are asked (a typo the chair then fixes, keying the block
+    again)."""
+    typos = dict(once or {})
+    always = dict(overrides or {})
 
     def answer(prompt: GatherPrompt) -> Keys:
         step = prompt.step
-        if step in overrides:
-            return overrides[step]
+        if step in typos:
+            return typos.pop(step)
+        if step in always:
+            return always[step]
         kind, _, rest = step.partition("/")
         if kind == "precinct":
             return f"{precinct_id}#"
@@ -71,11 +101,13 @@ def chair(
             return pin
         if kind == "figure":
             block, position = rest.split("/")
-            return f"{sheet.block(ballot, block)[int(position) - 1]}#"
+            return f"{figures[block][int(position) - 1]}#"
         if kind == "total":
-            return f"{sum(sheet.block(ballot, rest))}#"
+            return f"{sum(figures[rest])}#"
+        if kind == "fix":
+            return "1"  # key the block again
         if kind == "chance":
-            return "".join(str(option) for option in sheet.game_winners(ballot))
+            return chance()
         if kind == "confirm":
             return "1"
         raise AssertionError(f"the chair did not expect step {step!r}: {prompt.text}")

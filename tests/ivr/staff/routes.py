@@ -23,6 +23,7 @@ SAMPLE_ARGUMENTS = {
     "staff_id": 1,
     "change": "disable",
     "filename": "staff.css",
+    "zero_id": 1,
 }
 
 
@@ -31,9 +32,14 @@ def staff_routes(app: Flask) -> list[tuple[str, str, str]]:
     adapter = app.url_map.bind("hotline.test")
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint.startswith("voice."):
+        if not is_staff_route(rule.endpoint):
             continue
         path = adapter.build(rule.endpoint, {arg: SAMPLE_ARGUMENTS[arg] for arg in rule.arguments})
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((rule.endpoint, method, path))
     return routes
+
+
+def is_staff_route(endpoint: str) -> bool:
+    """Whether `endpoint` needs a staff login (neither public nor a Twilio webhook)."""
+    return endpoint not in PUBLIC_ENDPOINTS and not endpoint.startswith("voice.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
+from ivr.cli import cli
 from ivr.hotline import Hotline
 from models import AuditEvent, OutboundAttempt, StaffRole
 from tests.ivr.staff.support import post_form, staff_client
@@ -54,3 +56,36 @@ def test_a_viewer_sees_the_page_but_cannot_start_a_round(
     assert post_form(client, f"{PAGE}/start", {}, PAGE).status_code == 403
     with hotline.sessions() as db:
         assert db.scalars(select(OutboundAttempt)).first() is None
+
+
+def test_a_reviewer_reminds_the_chairs_who_have_not_drilled(
+    client: FlaskClient, hotline: Hotline, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    import_precincts(
+        runner, tmp_path, chair_phones={"948199": "+15152000001", "948200": "+15152000002"}
+    )
+    staff_client(client, hotline, StaffRole.REVIEWER, name="rita")
+    # Without a drill line there is nothing to remind chairs of.
+    assert "No drill line is configured" in client.get(PAGE).get_data(as_text=True)
+    assert post_form(client, f"{PAGE}/remind", {}, PAGE).status_code == 303
+    assert "set HOTLINE_DRILL_NUMBER first" in client.get(PAGE).get_data(as_text=True)
+
+    hotline.settings = replace(hotline.settings, drill_number="+15155550142")
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "Remind the 2 chair(s) to drill" in html
+    assert post_form(client, f"{PAGE}/remind", {}, PAGE).status_code == 303
+    html = client.get(PAGE).get_data(as_text=True)
+    assert "Reminding 2 chair(s)" in html and "Reminders to drill" in html
+    assert post_form(client, f"{PAGE}/remind", {}, PAGE).status_code == 303
+    assert "still open" in client.get(PAGE).get_data(as_text=True)
+    with hotline.sessions() as db:
+        tries = list(db.scalars(select(OutboundAttempt)))
+        (event,) = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "outbound.reminders_started")
+        )
+    assert sorted(a.to_number for a in tries) == ["+15152000001", "+15152000002"]
+    assert {a.purpose for a in tries} == {"reminder"} and event.actor == "staff:rita"
+
+    # The same from the command line, refused while these are open.
+    result = runner.invoke(cli, ["outbound", "remind"])
+    assert result.exit_code == 1 and "still open" in result.output
