@@ -44,6 +44,9 @@ class ReportSubmitted:
     """The carrier's attestation of the caller ID on the call (callflows.trust)."""
     reached_by_hotline: bool = False
     """The hotline placed the call to the chair's registered phone (callflows.trust)."""
+    rehearsal: bool = False
+    """Confirmed while the hotline was not live (the web tier stamps it as it queues the
+    report): such a report is a rehearsal's, and never counts once the hotline is live."""
 
 
 @dataclass(frozen=True)

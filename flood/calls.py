@@ -49,6 +49,15 @@ class Line:
     human_think: bool = False
     """Whether chairs pause before keying (the realistic model) or key at once."""
 
+    @property
+    def drill_url(self) -> str:
+        """The drill line's Voice URL (ivr.voice.routes: /voice/drill)."""
+        return f"{self.voice_url}/drill"
+
+    def url_for(self, caller: Chair | Prank) -> str:
+        """The number `caller` dials, as its Voice URL: a drill's is the drill line's."""
+        return self.drill_url if isinstance(caller, Chair) and caller.drill else self.voice_url
+
 
 @dataclass
 class CallResult:
@@ -118,8 +127,15 @@ class CallSummary:
         )
 
 
+CHAIR = "chair"
+DRILL = "drill"
+"""The persona of a chair's practice call on the drill line."""
+
+
 def persona_of(caller: Chair | Prank) -> str:
-    return "chair" if isinstance(caller, Chair) else caller.kind
+    if isinstance(caller, Chair):
+        return DRILL if caller.drill else CHAIR
+    return caller.kind
 
 
 def place_calls(
@@ -142,7 +158,7 @@ def place_calls(
             answer = _thinking(answer, clock, rng)
         phone = Softphone(
             line.transport,
-            line.voice_url,
+            line.url_for(caller),
             line.auth_token,
             from_number=caller.phone,
             status_callback_url=f"{line.voice_url}/status",

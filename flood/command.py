@@ -27,6 +27,7 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 SCENARIO_OVERRIDES = (
     "chairs", "prank_calls", "duration", "profile", "time_scale", "typo_rate", "drop_rate", "seed",
+    "drill_share",
 )  # fmt: skip
 
 
@@ -63,6 +64,11 @@ SCENARIO_OVERRIDES = (
     help="Chance a chair's first call drops (they call back and resume).",
 )
 @click.option("--seed", type=int, help="Seed of the plan: same seed, same night.")
+@click.option(
+    "--drill-share",
+    type=click.FloatRange(0, 1),
+    help="Share of the chairs who first call the drill line (rehearsal: 0.5).",
+)
 @click.option("--no-think", is_flag=True, help="Chairs key at once instead of pausing first.")
 # The target
 @click.option(
@@ -174,6 +180,7 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
     from locust.log import setup_logging
 
     from flood import run
+    from flood.rehearsal import NotInRehearsal
 
     setup_logging("INFO")  # type: ignore[no-untyped-call]
     if opts["worker"]:
@@ -190,15 +197,18 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
         max_seconds=opts["max_seconds"] or max_seconds_for(spec),
         baseline_seconds=opts["baseline_seconds"],
     )
-    if opts["start_stack"]:
-        if opts["master"]:
-            # Workers need the PINs, which a started stack keeps private: prepare a hotline.
-            raise click.UsageError("--master floods a prepared hotline: use --url and --pins")
-        stack = _stack_options(opts, spec)
-        with run.started_stack(stack, out) as target:
-            data = run.flood(options, target, stack)
-    else:
-        data = run.flood(options, _external_target(opts), None)
+    try:
+        if opts["start_stack"]:
+            if opts["master"]:
+                # Workers need the PINs, which a started stack keeps private: prepare a hotline.
+                raise click.UsageError("--master floods a prepared hotline: use --url and --pins")
+            stack = _stack_options(opts, spec)
+            with run.started_stack(stack, out) as target:
+                data = run.flood(options, target, stack)
+        else:
+            data = run.flood(options, _external_target(opts), None)
+    except NotInRehearsal as error:
+        raise click.ClickException(str(error)) from error
     _summarise(data, out)
 
 
@@ -287,6 +297,9 @@ def _summarise(data: dict[str, Any], out: Path) -> None:
     correctness = data["correctness"]
     if correctness is not None and not correctness["holds"]:
         raise click.ClickException("the hotline did not hold: see the correctness section")
+    rehearsal = data.get("rehearsal")
+    if rehearsal is not None and not rehearsal["holds"]:
+        raise click.ClickException("the rehearsal did not hold: see the rehearsal section")
 
 
 def _required(value: T | None, message: str) -> T:

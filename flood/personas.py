@@ -45,6 +45,9 @@ class Chair:
     stir_verstat: str = FULL_ATTESTATION
     """The carrier's attestation of the chair's calls (Twilio's `StirVerstat`, "" for none):
     level A for most, anything else for a landline, some carriers, or a call from abroad."""
+    drill: bool = False
+    """Calls the drill line to practise (flood.drills: the practice worksheet) instead of
+    reporting on the hotline's number."""
     calls_made: int = 0
     typos: int = 0
     _fixing: str = ""

@@ -3,7 +3,9 @@
 `build` turns a run's facts into one JSON-ready dict (the evidence, and the source of the
 charts); `markdown` renders it for people. Targets are the README's: every chair correct,
 no prank report committed, no chair blocked, webhook p99 under 250 ms, no error answers,
-throughput at least half a bare Flask endpoint's, median chair call under four minutes.
+throughput at least half a bare Flask endpoint's, median chair call under four minutes;
+and for a rehearsal, what the readiness board and the switch to live must show
+(flood.rehearsal).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 from locust.stats import StatsEntry
 
 from flood.baseline import Throughput, percentile
-from flood.calls import CallSummary
+from flood.calls import CHAIR, DRILL, CallSummary
 from flood.charts import draw_all
 from flood.correctness import Correctness
 from flood.metrics_sampler import Sample
+from flood.rehearsal import Rehearsal
 from flood.scenarios import ScenarioSpec
 from flood.swarm import SwarmResult
 
@@ -47,6 +50,7 @@ class RunFacts:
     drain_seconds: float | None = None
     correctness: Correctness | None = None
     throughput: dict[str, Throughput] = field(default_factory=dict)
+    rehearsal: Rehearsal | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -98,6 +102,7 @@ def build(facts: RunFacts) -> dict[str, Any]:
         },
         "correctness": facts.correctness.to_dict() if facts.correctness else None,
         "throughput": {name: t.to_dict() for name, t in facts.throughput.items()},
+        "rehearsal": facts.rehearsal.to_dict() if facts.rehearsal else None,
         "notes": [*swarm.notes, *facts.notes],
     }
     data["targets"] = _targets(data, facts)
@@ -134,8 +139,9 @@ def _calls(calls: list[CallSummary]) -> dict[str, Any]:
         screening[call.persona][call.screening] += 1
     return {
         "total": len(calls),
-        "chair_calls": sum(1 for c in calls if c.persona == "chair"),
-        "prank_calls": sum(1 for c in calls if c.persona != "chair"),
+        "chair_calls": sum(1 for c in calls if c.persona == CHAIR),
+        "drill_calls": sum(1 for c in calls if c.persona == DRILL),
+        "prank_calls": sum(1 for c in calls if c.persona not in (CHAIR, DRILL)),
         "outcomes_by_persona": {p: dict(c) for p, c in sorted(by_persona.items())},
         "screening_by_persona": {p: dict(c) for p, c in sorted(screening.items())},
         "error_answers": sum(c.error_answers for c in calls),
@@ -217,6 +223,9 @@ def _targets(data: dict[str, Any], facts: RunFacts) -> dict[str, dict[str, Any]]
             MEDIAN_CHAIR_MINUTES_TARGET,
             "<",
         )
+    if facts.rehearsal is not None:
+        for key, (label, value, goal) in facts.rehearsal.checks().items():
+            targets[key] = _target(label, value, goal, "==")
     return targets
 
 
@@ -239,6 +248,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += _section_hotline(data)
     lines += _section_correctness(data)
     lines += _section_throughput(data)
+    lines += _section_rehearsal(data)
     lines += ["## Charts", ""]
     lines += [f"![{name}]({name})" for name in data.get("charts", [])]
     if data["notes"]:
@@ -264,7 +274,9 @@ def _section_run(data: dict[str, Any]) -> list[str]:
         "",
         f"- Command: `{data['command']}`",
         f"- Target: {data['target'].get('description', data['target'].get('base_url'))}",
-        f"- Scenario: {plan['chairs']:,} chairs ({scenario['ballot']}, {plan['groups']} groups), "
+        f"- Scenario: {plan['chairs']:,} chairs ({scenario['ballot']}, {plan['groups']} groups"
+        + (f"; {plan['drills']:,} drill first" if plan.get("drills") else "")
+        + "), "
         f"{plan['prank_calls']:,} prank and robot calls planned ({plan['pranks']:,} personas), "
         f"arrivals `{scenario['profile']}` over {scenario['duration']:g} s, "
         f"time scale {scenario['time_scale']:g}, typo rate {scenario['typo_rate']:g}, "
@@ -308,6 +320,7 @@ def _section_calls(data: dict[str, Any]) -> list[str]:
         "## Calls and screening (as the callers heard it)",
         "",
         f"{calls['total']:,} calls ({calls['chair_calls']:,} by chairs, "
+        f"{calls.get('drill_calls', 0):,} drills, "
         f"{calls['prank_calls']:,} prank and robot calls), {calls['requests']:,} requests, "
         f"{calls['error_answers']} error answers, "
         f"{calls['application_errors']} application errors.",
@@ -403,3 +416,49 @@ def _section_throughput(data: dict[str, Any]) -> list[str]:
             f"{t.get('rounds', 1)} |"
         )
     return [*lines, ""]
+
+
+def _section_rehearsal(data: dict[str, Any]) -> list[str]:
+    result = data.get("rehearsal")
+    if result is None:
+        if not data["scenario"].get("rehearsal"):
+            return []
+        return ["## Rehearsal", "", "Not checked (needs the database and Redis URLs).", ""]
+    board = result["readiness"]
+    zero = result["zero_report"]
+    archived = _counts(result["archive_counts"])
+    stored = _counts(result["stored_before_switch"])
+    lines = [
+        "## Rehearsal (readiness board, then the switch to live)",
+        "",
+        f"- Mode before the run: {result['mode_before']}; after the switch: "
+        f"{result['mode_after'] or 'not switched'}",
+        f"- Drills: {result['drills_planned']:,} planned ({result['drills_planned_right']:,} "
+        f"keyed right, {result['drills_planned_unattested']:,} not attested by the carrier), "
+        f"{result['drills_stored']:,} stored, {result['drills_as_planned']:,} matched as keyed"
+        + (f"; astray: {result['drills_astray'][:20]}" if result["drills_astray"] else ""),
+        f"- Readiness board, statewide: {board['precincts']:,} precincts, "
+        f"{board['phone_registered']:,} chair phones, {board['pin_issued']:,} PINs issued, "
+        f"{board['drilled']:,} drilled, {board['drill_matched']:,} matched, "
+        f"{board['drill_unattested']:,} unattested drills, {board['ready']:,} ready, "
+        f"{board['reachable']:,} reachable, {board['reported']:,} reported",
+        f"- Stored before the switch: {stored}",
+    ]
+    if result["refused"]:
+        return [*lines, f"- **The switch to live was refused**: {result['refused']}", ""]
+    lines += [
+        f"- Switch to live: {'drained' if result['drained'] else '**the drain gave up**'} "
+        f"({result['calls_left']} call(s) left in the IVR), {result['redis_keys_cleared']:,} "
+        f"Redis keys the rehearsal left cleared, {result['blocklist_to_review']} blocklist "
+        "entries to review",
+        f"- Archived: {archived}",
+        f"- Zero report {zero.get('zero_report')} (archive {zero.get('archive')}): "
+        f"{result['zero_report_rows']} results-bearing rows; counts {zero.get('counts')}",
+        f"- Results export after the switch: {result['results_rows_after']} rows",
+        "",
+    ]
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counts.items()) or "none"

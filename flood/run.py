@@ -29,13 +29,14 @@ from flood.options import FloodOptions
 from flood.personas import Chair, Prank
 from flood.plan import prank_phone
 from flood.probe import saturate
+from flood.rehearsal import afterwards, require_rehearsal
 from flood.report import RunFacts, write_report
 from flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
 from flood.stack import StackOptions, local_stack
 from flood.swarm import run_swarm, run_worker
 from flood.worksheets import load_worksheets
 from ivr.results import export_rows, to_json
-from models import make_engine, make_session_factory
+from models import Mode, make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,17 @@ class Target:
 
 
 def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> dict[str, Any]:
-    """Run the flood against `target` and write the report; returns the report's data."""
+    """Run the flood against `target` and write the report; returns the report's data.
+
+    A rehearsal scenario raises NotInRehearsal, before sending anything, unless the target
+    is in rehearsal mode."""
     spec = options.spec
+    mode = require_rehearsal(target.database_url, target.redis_url) if spec.rehearsal else None
     ballot = load_ballot(spec.ballot)
     plan = build_plan(spec, read_pins(target.pins_file), load_worksheets(), ballot)
     log.info(
-        "plan: %s chairs, %s prank personas (%s calls), over %s s (%s)",
-        len(plan.chairs), len(plan.pranks), sum(p.calls for p in plan.pranks),
+        "plan: %s chairs (%s drill first), %s prank personas (%s calls), over %s s (%s)",
+        len(plan.chairs), len(plan.drills), len(plan.pranks), sum(p.calls for p in plan.pranks),
         spec.duration, spec.profile,
     )  # fmt: skip
     redis = Redis.from_url(target.redis_url) if target.redis_url else None
@@ -98,9 +103,28 @@ def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> 
         facts.hotline_counters = screening_and_totals(redis)
     if target.database_url:
         facts.correctness = _correctness(plan, result.log.calls, target.database_url, options.out)
-    if stack is not None and options.baseline_seconds > 0:
+    if mode is not None:
+        _rehearsal_afterwards(facts, plan, mode, target)
+        if stack is not None and options.baseline_seconds > 0:
+            facts.notes.append(
+                "No throughput probe: the rehearsal ends live, and the probe's calls would "
+                "be the night's (measure throughput with another scenario)."
+            )
+    elif stack is not None and options.baseline_seconds > 0:
         facts.throughput = _throughput(plan, target, stack, options)
     return write_report(facts, options.out)
+
+
+def _rehearsal_afterwards(facts: RunFacts, plan: Plan, mode: Mode, target: Target) -> None:
+    """The readiness board, the switch to live and its zero report (flood.rehearsal)."""
+    if not (target.database_url and target.redis_url):
+        facts.notes.append(
+            "Rehearsal not checked: the readiness board and the switch to live need the "
+            "hotline's --database-url and --redis-url."
+        )
+        return
+    log.info("rehearsal: reading the readiness board, then switching the hotline live ...")
+    facts.rehearsal = afterwards(plan.drills, mode, target.database_url, target.redis_url)
 
 
 def serve_as_worker(pins_file: Path, auth_token: str, master_host: str, master_port: int) -> None:
@@ -153,6 +177,7 @@ def _dispatcher(plan: Plan, auth_token: str, data: dict[str, Any]) -> Dispatcher
 def _plan_counts(plan: Plan, ballot: Ballot) -> dict[str, int]:
     return {
         "chairs": len(plan.chairs),
+        "drills": len(plan.drills),
         "pranks": len(plan.pranks),
         "prank_calls": sum(prank.calls for prank in plan.pranks),
         "groups": len(ballot.groups),

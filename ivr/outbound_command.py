@@ -37,8 +37,10 @@ def remind() -> None:
         raise click.ClickException("no drill line to remind chairs of: set HOTLINE_DRILL_NUMBER")
     try:
         with hotline.sessions.begin() as db:
-            count = outbound.start_reminders(db, ACTOR)
-    except outbound.RemindersRunning as error:
+            count = outbound.start_reminders(
+                db, ACTOR, drill_closes_at=hotline.settings.drill_line_closes_at
+            )
+    except outbound.RemindersRefused as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Reminding {count} chair(s) to call the drill line.")
 
@@ -46,9 +48,9 @@ def remind() -> None:
 @outbound_group.command("stop")
 @with_appcontext
 def stop() -> None:
-    """Stop the running round (calls already placed run to their end)."""
+    """Stop the running round and any reminders (calls already placed run to their end)."""
     with current_hotline().sessions.begin() as db:
-        skipped = outbound.stop_round(db, ACTOR)
+        skipped = outbound.stop_round(db, ACTOR) + outbound.stop_reminders(db, ACTOR)
     click.echo(f"Stopped: {skipped} call(s) not yet placed will not be.")
 
 

@@ -1,8 +1,11 @@
 """The hotline's Twilio set-up, read and changed through the REST API.
 
-What the hotline's number and hold queue must be is pure data, computed from the settings
+What the hotline's numbers (the results line's, and the drill line's when
+HOTLINE_DRILL_NUMBER is set) and hold queue must be is pure data, computed from the settings
 (`desired`); what they are is read with the `twilio` package's Client (`read_current`);
-the difference is a list of one-line changes (`diff`), applied field by field (`apply`).
+the difference is a list of one-line changes (`diff`), applied with one update per number
+(`apply`). Each number is a (role, number, config) triple, so both lines go through the
+same code.
 `hotline twilio configure` and `hotline twilio check` (`ivr.twilio_setup_command`) are thin
 over these, and the last check's result is kept in Redis for the staff overview
 (`record_check`, `last_check`).
@@ -43,6 +46,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ivr.settings import Settings, SettingsError
@@ -90,49 +94,91 @@ FIELD_NAMES = {
 """Each field as Twilio's API and console name it (what an operator reads)."""
 
 
-@dataclass(frozen=True)
-class Desired:
-    """What the set-up must be."""
+class Role(Enum):
+    """Which of the hotline's numbers: the results line's or the drill line's."""
 
+    RESULTS = "results"
+    DRILL = "drill"
+
+    @property
+    def setting(self) -> str:
+        """The setting that holds this line's number (named in errors)."""
+        return "HOTLINE_PHONE_NUMBER" if self is Role.RESULTS else "HOTLINE_DRILL_NUMBER"
+
+    @property
+    def voice_path(self) -> str:
+        return "/voice" if self is Role.RESULTS else "/voice/drill"
+
+    @property
+    def label(self) -> str:
+        """What an operator's line starts with: nothing for the results line (its lines
+        read as they did before there was a drill line), "Drill line " for the drill's."""
+        return "" if self is Role.RESULTS else "Drill line "
+
+
+@dataclass(frozen=True)
+class WantedNumber:
+    """One of the hotline's numbers and the fields it must have."""
+
+    role: Role
     number: str
     config: NumberConfig
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the set-up must be: the numbers (the results line's first) and the hold queue."""
+
+    numbers: tuple[WantedNumber, ...]
     queue_name: str
     queue_max_size: int
 
 
 @dataclass(frozen=True)
-class Current:
-    """What the set-up is: the number's fields, and the hold queue if there is one."""
+class CurrentNumber:
+    """One of the hotline's numbers as the account has it."""
 
-    number_sid: str
+    role: Role
+    sid: str
     config: NumberConfig
+
+
+@dataclass(frozen=True)
+class Current:
+    """What the set-up is: each number's fields (in `Desired.numbers`'s order), and the
+    hold queue if there is one."""
+
+    numbers: tuple[CurrentNumber, ...]
     queue_sid: str | None
     queue_max_size: int | None
 
 
 @dataclass(frozen=True)
 class Change:
-    """One field to change: `field` is set (a NumberConfig attribute) or "queue_max_size"."""
+    """One field to change: `field` is set (a NumberConfig attribute) on the `role`'s
+    number, or "queue_max_size" (whose role is always the results line's)."""
 
     field: str
     old: str | None
     new: str
+    role: Role = Role.RESULTS
 
     def line(self) -> str:
-        """One line for the operator: `VoiceUrl: old -> new`."""
+        """One line for the operator: `VoiceUrl: old -> new`, `Drill line VoiceUrl: ...`."""
         if self.field == "queue_max_size":
             name = f"Queue {HOLD_QUEUE_NAME} MaxSize"
             old = NO_QUEUE if self.old is None else self.old
         else:
-            name = FIELD_NAMES[self.field]
+            name = self.role.label + FIELD_NAMES[self.field]
             old = self.old or NOT_SET
         return f"{name}: {old} -> {self.new}"
 
 
-def voice_url(base_url: str) -> str:
-    """The Voice URL: /voice with the connection overrides in its fragment."""
+def voice_url(base_url: str, path: str = "/voice") -> str:
+    """The Voice URL: `path` (/voice, or the drill line's /voice/drill) with the
+    connection overrides in its fragment."""
     fragment = "&".join(f"{key}={value}" for key, value in CONNECTION_OVERRIDES)
-    return f"{base_url}/voice#{fragment}"
+    return f"{base_url}{path}#{fragment}"
 
 
 def desired(settings: Settings) -> Desired:
@@ -142,24 +188,40 @@ def desired(settings: Settings) -> Desired:
     base = settings.public_base_url.rstrip("/")
     if not base:
         raise SettingsError("PUBLIC_BASE_URL is not set; the set-up needs the hotline's URL")
-    config = NumberConfig(
-        voice_url=voice_url(base),
+    if settings.drill_number == settings.hotline_number:
+        # One number cannot have two Voice URLs: configure would flip it back and forth.
+        raise SettingsError("HOTLINE_DRILL_NUMBER is HOTLINE_PHONE_NUMBER; it needs its own")
+    roles = [(Role.RESULTS, settings.hotline_number)]
+    if settings.drill_number:
+        roles.append((Role.DRILL, settings.drill_number))
+    numbers = tuple(
+        WantedNumber(role, number, _config(base, role.voice_path)) for role, number in roles
+    )
+    return Desired(numbers, HOLD_QUEUE_NAME, settings.hold_max)
+
+
+def _config(base: str, voice_path: str) -> NumberConfig:
+    # Both lines share the fallback (it replays the step in progress, drill or not), the
+    # status callback and the messaging URL; only the Voice URL's path differs.
+    return NumberConfig(
+        voice_url=voice_url(base, voice_path),
         voice_method=VOICE_METHOD,
         voice_fallback_url=f"{base}/voice/fallback",
         status_callback=f"{base}/voice/status",
         sms_url=f"{base}/sms",
     )
-    return Desired(settings.hotline_number, config, HOLD_QUEUE_NAME, settings.hold_max)
 
 
 def diff(current: Current, want: Desired) -> list[Change]:
-    """Every field that differs, in a fixed order (the number's, then the queue's)."""
+    """Every field that differs, in a fixed order (each number's, the results line's
+    first, then the queue's)."""
     changes = []
-    for item in fields(NumberConfig):
-        old = getattr(current.config, item.name)
-        new = getattr(want.config, item.name)
-        if old != new:
-            changes.append(Change(item.name, old, new))
+    for wanted, found in zip(want.numbers, current.numbers, strict=True):
+        for item in fields(NumberConfig):
+            old = getattr(found.config, item.name)
+            new = getattr(wanted.config, item.name)
+            if old != new:
+                changes.append(Change(item.name, old, new, wanted.role))
     if current.queue_sid is None or current.queue_max_size != want.queue_max_size:
         old_size = None if current.queue_sid is None else _text(current.queue_max_size)
         changes.append(Change("queue_max_size", old_size, str(want.queue_max_size)))
@@ -167,33 +229,39 @@ def diff(current: Current, want: Desired) -> list[Change]:
 
 
 def read_current(client: Client, want: Desired) -> Current:
-    """The number's fields and the hold queue, read with `client`; SetupError when the
+    """Each number's fields and the hold queue, read with `client`; SetupError when the
     account has no such number. Twilio's own failures propagate (TwilioRestException)."""
-    numbers = client.incoming_phone_numbers.list(phone_number=want.number, limit=50)
-    matching = [number for number in numbers if number.phone_number == want.number]
-    if not matching:
-        raise SetupError(f"the account has no phone number {want.number} (HOTLINE_PHONE_NUMBER)")
-    number = matching[0]
-    config = NumberConfig(**{name: _text(getattr(number, name)) for name in FIELD_NAMES})
+    numbers = tuple(_read_number(client, wanted) for wanted in want.numbers)
     queue = _queue_named(client, want.queue_name)
     return Current(
-        number_sid=str(number.sid),
-        config=config,
+        numbers=numbers,
         queue_sid=None if queue is None else str(queue.sid),
         queue_max_size=None if queue is None else _size(queue.max_size),
     )
 
 
+def _read_number(client: Client, wanted: WantedNumber) -> CurrentNumber:
+    listed = client.incoming_phone_numbers.list(phone_number=wanted.number, limit=50)
+    # Twilio's PhoneNumber filter matches a pattern within the number: keep the exact one.
+    matching = [number for number in listed if number.phone_number == wanted.number]
+    if not matching:
+        raise SetupError(f"the account has no phone number {wanted.number} ({wanted.role.setting})")
+    number = matching[0]
+    config = NumberConfig(**{name: _text(getattr(number, name)) for name in FIELD_NAMES})
+    return CurrentNumber(wanted.role, str(number.sid), config)
+
+
 def apply(client: Client, current: Current, want: Desired, changes: Sequence[Change]) -> None:
-    """Make `changes`: one update of the number with every field that differs, and one
-    update (or creation) of the hold queue."""
-    number_fields = {
-        change.field: getattr(want.config, change.field)
-        for change in changes
-        if change.field != "queue_max_size"
-    }
-    if number_fields:
-        client.incoming_phone_numbers(current.number_sid).update(**number_fields)
+    """Make `changes`: one update of each number with every field of it that differs, and
+    one update (or creation) of the hold queue."""
+    for wanted, found in zip(want.numbers, current.numbers, strict=True):
+        number_fields = {
+            change.field: getattr(wanted.config, change.field)
+            for change in changes
+            if change.field != "queue_max_size" and change.role is wanted.role
+        }
+        if number_fields:
+            client.incoming_phone_numbers(found.sid).update(**number_fields)
     if any(change.field == "queue_max_size" for change in changes):
         if current.queue_sid is None:
             client.queues.create(friendly_name=want.queue_name, max_size=want.queue_max_size)

@@ -1,5 +1,6 @@
-"""`hotline twilio configure` and `hotline twilio check`: the number's webhooks and the hold
-queue, set and verified through Twilio's REST API (the logic is `ivr.twilio_setup`).
+"""`hotline twilio configure` and `hotline twilio check`: the numbers' webhooks (the results
+line's, and the drill line's when HOTLINE_DRILL_NUMBER is set) and the hold queue, set and
+verified through Twilio's REST API (the logic is `ivr.twilio_setup`).
 
 Credentials come only from the environment (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, read
 into the settings): no option takes them, so they never reach a shell's history or a
@@ -54,7 +55,12 @@ def _describe(error: BaseException) -> str:
 
 
 def _what(want: Desired) -> str:
-    return f"number {want.number} and queue {want.queue_name}"
+    """`number +1... and queue hotline-hold`, with `, drill line number +1...` after the
+    results line's number when there is a drill line."""
+    numbers = ", ".join(
+        f"{wanted.role.label.lower()}number {wanted.number}" for wanted in want.numbers
+    )
+    return f"{numbers} and queue {want.queue_name}"
 
 
 @click.command("configure")
@@ -63,7 +69,7 @@ def _what(want: Desired) -> str:
 )
 @with_appcontext
 def configure_command(apply_changes: bool) -> None:
-    """Set the hotline number's webhooks and the hold queue's size through Twilio's API.
+    """Set the hotline's numbers' webhooks and the hold queue's size through Twilio's API.
 
     Shows each field that differs (old -> new); changes them only with --apply. Exit code
     0: nothing to change, or applied; 1: changes pending; 2: a Twilio or settings error.
@@ -97,7 +103,7 @@ def configure_command(apply_changes: bool) -> None:
 @click.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Verify the hotline number's webhooks and the hold queue without changing anything.
+    """Verify the hotline's numbers' webhooks and the hold queue without changing anything.
 
     Prints each difference; exit code 0 when everything matches, 1 otherwise, 2 on a Twilio
     or settings error. The result is kept for the staff overview ("Twilio set-up").

@@ -41,6 +41,22 @@ def current(redis: Redis, sessions: sessionmaker[Session]) -> Mode:
     return mode
 
 
+def holding_new_calls(redis: Redis, sessions: sessionmaker[Session]) -> bool:
+    """Whether a new call must hold because the hotline is opening. A switch under way keeps
+    its note in Redis (`keys.GO_LIVE`); without one, `opening` in Redis may be stale (a
+    Redis restored from a snapshot taken mid-switch), so the database decides, and every
+    node is told. A switch that died mid-drain is `opening` in the database too: calls hold
+    until staff resume it."""
+    if current(redis, sessions) is not Mode.OPENING:
+        return False
+    if redis.exists(keys.GO_LIVE):
+        return True
+    with sessions() as session:
+        mode = stored(session)
+    mirror(redis, mode)
+    return mode is Mode.OPENING
+
+
 def stored(session: Session, *, share_lock: bool = False, lock: bool = False) -> Mode:
     """The mode in the database, read in `session`'s transaction; with `share_lock` the row
     stays as read until the transaction ends (writers of rehearsal-marked rows), with `lock`

@@ -74,7 +74,9 @@ LEFTOVER_PATTERNS = (
 )
 """What a rehearsal leaves in Redis that would change the night (the drill line's PIN
 limits are its own, kept)."""
-LEFTOVER_KEYS = (keys.KNOWN_CALLERS, keys.TOTALS, keys.HISTORY)
+LEFTOVER_KEYS = (keys.KNOWN_CALLERS, keys.HISTORY)
+DRILL_TOTALS_PREFIX = "drill_"
+"""The drill line's own staff totals, kept with its PIN limits (`keys.TOTALS` fields)."""
 
 LIVE_REPORTS_EXIST = (
     "Refused: live reports exist ({count}). Going live zeroes the results and would destroy "
@@ -85,6 +87,11 @@ BACK_TO_REHEARSAL_REFUSED = (
     "rehearsal (its results would be archived as a rehearsal's)."
 )
 ALREADY_LIVE = "Refused: the hotline is already live."
+SWITCH_UNDER_WAY = (
+    "Refused: a switch to live is already under way; it goes on by itself (if its process "
+    "died, it can be resumed here within a minute)."
+)
+SWITCH_CANCELLED = "Refused: the hotline went back to rehearsal; the switch is cancelled."
 
 
 class Refused(Exception):
@@ -134,18 +141,22 @@ def begin(redis: Redis, sessions: sessionmaker[Session], by: str, drain_seconds:
         count = live_reports(session)
         if count:
             raise Refused(LIVE_REPORTS_EXIST.format(count=count))
+        gives_up_at = time.time() + drain_seconds
+        # One switch at a time (a double click, the command run beside the dashboard): the
+        # note is taken only if no switch holds it, and a dead switch's lapses (resumable).
+        if not note_switch(redis, by, gives_up_at, first=True):
+            raise Refused(SWITCH_UNDER_WAY)
         if mode is Mode.REHEARSAL:
             election_mode.record(session, Mode.OPENING, by, note="draining before going live")
     election_mode.mirror(redis, Mode.OPENING)
-    gives_up_at = time.time() + drain_seconds
-    note_switch(redis, by, gives_up_at)
     return gives_up_at
 
 
-def note_switch(redis: Redis, by: str, gives_up_at: float) -> None:
-    """The dashboard's note of the switch under way (renewed while it drains)."""
+def note_switch(redis: Redis, by: str, gives_up_at: float, *, first: bool = False) -> bool:
+    """The note of the switch under way, for the dashboard and as the switch's token
+    (renewed while it drains); with `first`, taken only if no switch holds it."""
     note = json.dumps({"by": by, "gives_up_at": gives_up_at})
-    redis.set(keys.GO_LIVE, note, ex=SWITCH_TTL_SECONDS)
+    return bool(redis.set(keys.GO_LIVE, note, ex=SWITCH_TTL_SECONDS, nx=first))
 
 
 def switch_under_way(redis: Redis) -> dict[str, Any] | None:
@@ -191,7 +202,11 @@ def archive_and_zero(
     then count them again. Returns the report jobs taken off the queue (to delete once
     committed)."""
     # The mode row's lock waits for every writer of rehearsal-marked rows that is mid-way.
-    election_mode.stored(session, lock=True)
+    mode = election_mode.stored(session, lock=True)
+    if mode is not Mode.OPENING:
+        # Another switch finished first (or staff went back to rehearsal): whatever is in
+        # the tables now is the night's, never a rehearsal's to archive.
+        raise Refused(ALREADY_LIVE if mode is Mode.LIVE else SWITCH_CANCELLED)
     count = live_reports(session)
     if count:
         raise Refused(LIVE_REPORTS_EXIST.format(count=count))
@@ -260,6 +275,14 @@ def clear_leftovers(redis: Redis) -> int:
         if batch:
             cleared += int(redis.delete(*batch))
     cleared += int(redis.delete(*LEFTOVER_KEYS))
+    # The overview's totals restart for the night, except the drill line's (its locks stay).
+    night = [
+        field
+        for field in redis.hkeys(keys.TOTALS)
+        if not _text(field).startswith(DRILL_TOTALS_PREFIX)
+    ]
+    if night:
+        cleared += int(redis.hdel(keys.TOTALS, *night))
     return cleared
 
 
@@ -403,6 +426,10 @@ def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _aware(moment: datetime) -> datetime:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callflows.events import BlockCompleted, ReportSubmitted, decode_as
-from models import AuditEvent, Base, Precinct, Report, ReportDraft
+from models import AuditEvent, Base, Mode, Precinct, Report, ReportDraft
 from queues import election_mode, outbound, runtime
 from queues.assessment import assess
 
@@ -38,6 +38,11 @@ def commit_report(payload: dict[str, Any]) -> str:
             # Read first (a share lock), so the switch to live cannot archive between this
             # read and the commit: the report is marked as the mode it was committed in.
             mode = election_mode.stored(session, share_lock=True)
+            if submitted.rehearsal and mode is Mode.LIVE:
+                # Confirmed in a rehearsal that is over (a retry, a requeued failed job, a
+                # call that confirmed as the switch ran): kept in the audit, never counted.
+                session.add(_rehearsal_left_over(submitted))
+                return REHEARSAL_LEFT_OVER
             report = _build_report(session, submitted)
             report.rehearsal = election_mode.is_rehearsal(mode)
             session.add(report)
@@ -59,6 +64,24 @@ def commit_report(payload: dict[str, Any]) -> str:
         raise
     log.info("report %s for precinct %s: %s", submitted.report_id, submitted.precinct_id, status)
     return status
+
+
+REHEARSAL_LEFT_OVER = "rehearsal-left-over"
+"""`commit_report`'s answer for a rehearsal's report that reached it after going live."""
+
+
+def _rehearsal_left_over(submitted: ReportSubmitted) -> AuditEvent:
+    return AuditEvent(
+        actor="worker",
+        action="report.rehearsal_left_over",
+        subject=f"precinct:{submitted.precinct_id}",
+        detail={
+            "report_id": submitted.report_id,
+            "receipt": submitted.receipt,
+            "received_at": submitted.received_at,
+        },
+        note="confirmed during the rehearsal; not counted after going live",
+    )
 
 
 def _build_report(session: Session, submitted: ReportSubmitted) -> Report:

@@ -52,8 +52,8 @@ class RoundRunning(Exception):
     """A round is already running: stop it before starting another."""
 
 
-class RemindersRunning(Exception):
-    """Reminders to drill are still being placed: let them finish before starting more."""
+class RemindersRefused(Exception):
+    """No reminders now: earlier ones are still open, or the drill line has closed."""
 
 
 def utcnow() -> datetime:
@@ -219,10 +219,22 @@ def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
     return skipped
 
 
-def start_reminders(session: Session, by: str, now: datetime | None = None) -> int:
+def start_reminders(
+    session: Session,
+    by: str,
+    now: datetime | None = None,
+    *,
+    drill_closes_at: datetime | None = None,
+) -> int:
     """Queue a reminder call to every chair the outbound caller can reach (`reachable`) who
-    has no drill that matched the practice worksheet yet; returns how many. Refused while
-    earlier reminders are still open, so a second click never calls a chair twice."""
+    has no drill that matched the practice worksheet yet; returns how many. Refused once
+    the drill line has closed for caucus night (`drill_closes_at`), and while earlier
+    reminders are still open, so a second click never calls a chair twice."""
+    moment = now or utcnow()
+    if drill_closes_at is not None and moment >= drill_closes_at:
+        raise RemindersRefused("the drill line has closed for caucus night: no reminders now")
+    # Taken in turn (the mode row's lock): two clicks at once cannot both find none open.
+    election_mode.stored(session, lock=True)
     open_states = (AttemptState.DUE.value, AttemptState.DIALING.value, AttemptState.PLACED.value)
     still_open = session.scalar(
         select(func.count())
@@ -233,8 +245,7 @@ def start_reminders(session: Session, by: str, now: datetime | None = None) -> i
         )
     )
     if still_open:
-        raise RemindersRunning(f"{still_open} reminder call(s) are still open; wait for them")
-    moment = now or utcnow()
+        raise RemindersRefused(f"{still_open} reminder call(s) are still open; wait for them")
     precincts = undrilled_precincts(session)
     rehearsal = _in_rehearsal(session)
     session.add_all(
@@ -257,6 +268,30 @@ def start_reminders(session: Session, by: str, now: datetime | None = None) -> i
         )
     )
     return len(precincts)
+
+
+def stop_reminders(session: Session, by: str, now: datetime | None = None) -> int:
+    """Skip every reminder not yet dialled (calls already placed run to their end); returns
+    how many were skipped."""
+    moment = now or utcnow()
+    result = session.execute(
+        update(OutboundAttempt)
+        .where(
+            OutboundAttempt.purpose == Purpose.REMINDER.value,
+            OutboundAttempt.state == AttemptState.DUE.value,
+        )
+        .values(state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment)
+    )
+    skipped = int(getattr(result, "rowcount", 0) or 0)
+    session.add(
+        AuditEvent(
+            actor=by,
+            action="outbound.reminders_stopped",
+            subject="outbound:reminders",
+            detail={"skipped": skipped},
+        )
+    )
+    return skipped
 
 
 def undrilled_precincts(session: Session) -> list[Precinct]:

@@ -240,13 +240,23 @@ def pin_entry_refused(
 
 def lift_precinct_lock(redis: Redis, precinct_id: str) -> bool:
     """Unlock a precinct (staff), on the results line and the drill line: delete its locks
-    and its counts of wrong PINs. Whether it was locked on either."""
+    and its counts of wrong PINs, and on the drill line its chair phone's too (they count
+    over the whole drill season, so a chair who mistypes in drill after drill could
+    otherwise not practise again for weeks). Whether anything was locked."""
+    locks = [keys.precinct_locked(precinct_id, line) for line in (keys.PIN, keys.DRILL_PIN)]
+    counts = [
+        keys.pin_failures("precinct", precinct_id, line) for line in (keys.PIN, keys.DRILL_PIN)
+    ]
+    for attested in (True, False):
+        bucket = _chair_bucket(precinct_id, attested)
+        locks.append(keys.chair_phone_blocked(bucket, keys.DRILL_PIN))
+        counts.append(keys.pin_failures("chair-phone", bucket, keys.DRILL_PIN))
     with redis.pipeline() as pipe:
-        for line in (keys.PIN, keys.DRILL_PIN):
-            pipe.delete(keys.precinct_locked(precinct_id, line))
-            pipe.delete(keys.pin_failures("precinct", precinct_id, line))
-        deleted = pipe.execute()
-    return any(deleted[::2])
+        for key in locks:
+            pipe.exists(key)
+        pipe.delete(*locks, *counts)
+        found = pipe.execute()
+    return any(found[: len(locks)])
 
 
 def locked_precincts(redis: Redis) -> list[str]:

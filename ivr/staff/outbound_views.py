@@ -81,9 +81,20 @@ def remind() -> ResponseReturnValue:
         return redirect(url_for("outbound.index"), code=303)
     try:
         with hotline.sessions.begin() as db:
-            count = outbound.start_reminders(db, actor())
-    except outbound.RemindersRunning as error:
+            count = outbound.start_reminders(
+                db, actor(), drill_closes_at=hotline.settings.drill_line_closes_at
+            )
+    except outbound.RemindersRefused as error:
         flash(str(error), "error")
         return redirect(url_for("outbound.index"), code=303)
     flash(f"Reminding {count} chair(s) who have not drilled to call the drill line.", "info")
+    return redirect(url_for("outbound.index"), code=303)
+
+
+@bp.post("/calls-out/remind/stop")
+@requires(StaffRole.REVIEWER)
+def stop_reminders() -> ResponseReturnValue:
+    with current_hotline().sessions.begin() as db:
+        skipped = outbound.stop_reminders(db, actor())
+    flash(f"Stopped the reminders: {skipped} call(s) not yet placed will not be.", "info")
     return redirect(url_for("outbound.index"), code=303)

@@ -11,6 +11,7 @@ load, then the writes) however many things it changes.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -32,6 +33,7 @@ from callflows.flow import (
     start_call,
     start_drill,
 )
+from callflows.phones import e164
 from callflows.progress import holds_figures
 from callflows.state import Progress
 from ivr import twiml
@@ -86,16 +88,17 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             if not req.step:
                 # /voice, or a path that is none of our steps ("/voice/", "/voice//"): a
                 # call we do not know there is screened as new, never let in unscreened.
-                if election_mode.current(hotline.redis, hotline.sessions) is Mode.OPENING:
+                if election_mode.holding_new_calls(hotline.redis, hotline.sessions):
                     # The switch to live is draining the rehearsal's calls: hold this one
                     # (nothing recorded) and ask again until the hotline is live.
                     return twiml.hold_and_retry(prompts.OPENING, "/voice", OPENING_PAUSE_SECONDS)
                 return _screen(hotline, req, writes)
             if req.step == ADMITTED:
                 return _let_in(hotline, req, writes)
-            # A call whose state expired: it was let in once, so start the flow again.
+            # A call whose state expired (or that going live cleared): it was let in once,
+            # so start the flow again, as a practice if the caller dialled the drill line.
             admission.admit(writes.pipe, req.call_sid)
-            return _start(hotline, req, writes)
+            return _start(hotline, req, writes, drill=_to_drill_line(hotline, req))
         state = loaded.state
         if req.step is None or req.query.seq != state.seq or req.step != state.step:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
@@ -133,6 +136,11 @@ def drill(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         if loaded is not None:
             return loaded.twiml  # a repeated request: the practice has already begun
         return _screen(hotline, req, writes, drill=True)
+
+
+def _to_drill_line(hotline: Hotline, req: VoiceRequest) -> bool:
+    drill_number = hotline.settings.drill_number
+    return bool(drill_number) and e164(req.to) == drill_number
 
 
 def status(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
@@ -290,7 +298,11 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
     # In the answer's transaction: a chair hears "received" only once the report is in Redis.
     for event in turn.events:
         if isinstance(event, ReportSubmitted):
-            publish_report(event, hotline.redis, writes.pipe)
+            # Stamped with the mode now (one GET, on the confirming request only), so a
+            # rehearsal's report that reaches a worker after going live is never counted.
+            mode = election_mode.current(hotline.redis, hotline.sessions)
+            stamped = replace(event, rehearsal=mode is not Mode.LIVE)
+            publish_report(stamped, hotline.redis, writes.pipe)
         elif isinstance(event, DrillSubmitted):
             publish_drill(event, hotline.redis, writes.pipe)
         elif isinstance(event, ReportVerified):

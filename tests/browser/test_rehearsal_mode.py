@@ -56,6 +56,11 @@ def test_every_staff_page_says_rehearsal(
         assert box is not None and box["y"] < 5, endpoint
         seen += 1
     assert seen >= 10
+    # The readiness page carries the county map: every county of Iowa, drawn and named.
+    page.goto(f"{live.url}/staff/readiness")
+    expect(page.locator("#county-map svg")).to_be_visible()
+    expect(page.locator("#county-map path[data-county]")).to_have_count(99)
+    expect(page.get_by_role("img", name="Adair: 0 of 5 precincts ready (0%)")).to_be_attached()
     screenshot(page, f"rehearsal-banner-{live.hotline.engine.dialect.name}")
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +31,7 @@ from queues.drill import drill_statuses
 from queues.worker import run_worker
 from softphone import COMPLETED, Answer, Keys
 from tests.ivr.staff.support import staff_client
-from tests.support.calls import CALLER, chair, keying_chair, place_call
+from tests.support.calls import CALLER, chair, keying_chair, place_call, signed_post
 from tests.support.data import import_precincts
 
 PRECINCT = "948199"  # Adair 1NW
@@ -110,6 +112,11 @@ def test_a_chair_drills_fixes_a_typo_hears_ready_and_nothing_reaches_the_results
     # The night's PIN limits and reports in progress never saw the drill.
     assert list(hotline.redis.scan_iter(NIGHT_PIN_KEYS)) == []
     assert list(hotline.redis.scan_iter("hotline:progress:*")) == []
+    # The readiness board (signed in by results_are_empty) shows the precinct as drilled.
+    board = client.get("/staff/readiness?county=Adair").get_data(as_text=True)
+    assert 'data-figure="drilled">1<' in board and 'data-figure="drill_matched">1<' in board
+    row = re.search(rf'<tr data-precinct="{PRECINCT}">(.*?)</tr>', board, re.S)
+    assert row is not None and '<span class="yes">matched</span>' in row.group(1)
 
 
 def test_a_wrong_practice_figure_is_named_and_the_drill_is_kept_as_not_matched(
@@ -230,3 +237,22 @@ def test_the_drill_line_closes_six_hours_before_the_caucuses_unless_set() -> Non
     assert Settings.from_env({**base, "HOTLINE_DRILL_NUMBER": "515 555 0142"}).drill_number == (
         "+15155550142"
     )
+
+
+def test_a_practice_call_whose_state_is_gone_starts_again_as_a_practice(
+    client: FlaskClient, runner: FlaskCliRunner, hotline: Hotline, tmp_path: Path
+) -> None:
+    # Going live clears every call's state in Redis, practice calls' too: the chair's next
+    # key must not land in the results line's flow.
+    import_precincts(runner, tmp_path, chair_phones={PRECINCT: CALLER})
+    drill_number = "+15155550142"
+    hotline.settings = replace(hotline.settings, drill_number=drill_number)
+    call = {"CallSid": "CA" + "d" * 32, "From": CALLER, "To": drill_number, "Digits": "948199#"}
+    status, body = signed_post(client, "/voice/precinct?seq=1", call)
+    assert status == 200 and prompts.DRILL_GREETING in body
+    state = hotline.redis.hget(f"hotline:call:{call['CallSid']}", "state")
+    assert state is not None and json.loads(state)["drill"] is True
+    # The same on the results line's number starts the results line's flow, as before.
+    night = {**call, "CallSid": "CA" + "e" * 32, "To": "+15155550100"}
+    status, body = signed_post(client, "/voice/precinct?seq=1", night)
+    assert status == 200 and prompts.DRILL_GREETING not in body

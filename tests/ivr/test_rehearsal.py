@@ -30,7 +30,9 @@ from models import (
     ReportDraft,
     ZeroReport,
 )
-from queues import blocklist, election_mode, go_live, keys
+from queues import blocklist, counters, election_mode, go_live, jobs, keys
+from queues.defaults import REPORTS_QUEUE
+from queues.publish import queue
 from queues.worker import run_worker
 from softphone import COMPLETED, FlaskClientTransport, GatherPrompt, Keys
 from softphone.caller import CallRecord
@@ -348,3 +350,68 @@ def test_the_zero_report_downloads_as_json_and_csv(
     assert report["results_empty"] is True and report["counts"]["precincts"] == len(pins)
     text = staff.get(f"/staff/mode/zero-report/{zero_id}?format=csv").get_data(as_text=True)
     assert "report,0" in text and f"precincts,{len(pins)}" in text
+
+
+def test_one_switch_at_a_time_and_a_late_one_never_archives_the_night(
+    client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
+) -> None:
+    redis, sessions = hotline.redis, hotline.sessions
+    gives_up_at = go_live.begin(redis, sessions, "staff:ada", 60)
+    # A second switch while the first drains (a double click, the command run beside the
+    # dashboard) is refused.
+    with pytest.raises(go_live.Refused, match="already under way"):
+        go_live.begin(redis, sessions, "staff:bob", 60)
+    go_live.finish(redis, sessions, "staff:ada", gives_up_at, 60)
+    # The night begins: a chair reports.
+    place_call(client, chair(ADAIR_1NW, pins[ADAIR_1NW], sheet, hotline.ballot))
+    run_worker(redis, sessions, burst=True)
+    # A switch that began before the first went live and finishes now archives nothing.
+    with pytest.raises(go_live.Refused, match="already live"):
+        go_live.finish(redis, sessions, "staff:bob", time.time(), 60)
+    assert counted(hotline, Report) == 1
+    with sessions() as session:
+        assert len(session.scalars(select(ZeroReport)).all()) == 1
+
+
+def test_a_rehearsals_report_that_reaches_a_worker_after_going_live_never_counts(
+    client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
+) -> None:
+    redis, sessions = hotline.redis, hotline.sessions
+    place_call(client, chair(ADAIR_1NW, pins[ADAIR_1NW], sheet, hotline.ballot))
+    (job,) = queue(REPORTS_QUEUE, redis).get_jobs()
+    (payload,) = job.args
+    assert payload["rehearsal"] is True  # stamped as the chair confirmed
+    go_live.go_live(redis, sessions, "staff:rita", 1)
+    # The same job comes back after the switch (a retry rq had scheduled, a failed job
+    # requeued by staff): it is the rehearsal's, so it is kept in the audit, not counted.
+    assert jobs.commit_report(payload) == jobs.REHEARSAL_LEFT_OVER
+    assert counted(hotline, Report) == 0
+    with sessions() as session:
+        (left_over,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "report.rehearsal_left_over")
+        )
+    assert left_over.detail["report_id"] == payload["report_id"]
+    # A report confirmed once live counts, as always.
+    place_call(
+        client, chair(ADAIR_1NW, pins[ADAIR_1NW], sheet, hotline.ballot), call_sid="CA" + "7" * 32
+    )
+    run_worker(redis, sessions, burst=True)
+    assert counted(hotline, Report) == 1
+
+
+def test_a_stale_opening_in_redis_holds_nobody_and_the_drill_lines_totals_survive(
+    client: FlaskClient, hotline: Hotline
+) -> None:
+    redis, sessions = hotline.redis, hotline.sessions
+    counters.add_event(redis, "drill_pin_failures")
+    counters.add_event(redis, "pin_failures")
+    go_live.go_live(redis, sessions, "staff:rita", 1)
+    totals = counters.totals(redis)
+    assert totals.get("drill_pin_failures") == 1 and "pin_failures" not in totals
+    # Redis restored from a snapshot taken mid-switch says `opening`, with no switch under
+    # way: the database decides, and a new call goes through.
+    redis.set(keys.ELECTION_MODE, Mode.OPENING.value)
+    newcomer = {"CallSid": "CA" + "8" * 32, "From": "+15155550998", "To": "+15155550100"}
+    status, body = post(client, "/voice", newcomer)
+    assert status == 200 and prompts.OPENING not in body
+    assert election_mode.current(redis, sessions) is Mode.LIVE

@@ -1,6 +1,7 @@
 """`hotline twilio configure` and `check`: the real `twilio` Client against the REST
-stand-in running as a live server; the check's result on the staff overview; and the
-number's messaging webhook, `/sms`."""
+stand-in running as a live server, for the results line's number and, when
+HOTLINE_DRILL_NUMBER is set, the drill line's; the check's result on the staff overview;
+and the number's messaging webhook, `/sms`."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from ivr.twilio_setup import (
     Change,
     CheckRecord,
     Current,
+    CurrentNumber,
     NumberConfig,
+    Role,
     desired,
     diff,
     last_check,
@@ -44,7 +47,11 @@ from tests.support.services import RedisServer
 
 ACCOUNT_SID = "AC" + "1" * 32
 NUMBER = "+15155550100"
+DRILL_NUMBER = "+15155550111"
+"""The drill line's number: the stand-in's account owns it in every test, so that the tests
+without HOTLINE_DRILL_NUMBER show it is left alone."""
 HOLD_MAX = 1500
+FRAGMENT = "ct=1000&rt=4000&tt=6000&rc=1&rp=ct,rt"
 
 Invoke = Callable[..., Result]
 
@@ -52,7 +59,10 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def twilio() -> Iterator[RestStandIn]:
     with RestStandIn(
-        HttpTransport(), auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID, numbers=(NUMBER,)
+        HttpTransport(),
+        auth_token=AUTH_TOKEN,
+        account_sid=ACCOUNT_SID,
+        numbers=(NUMBER, DRILL_NUMBER),
     ) as stand_in:
         yield stand_in
 
@@ -94,11 +104,10 @@ def hotline_cli(cli_settings: Settings, redis: Redis) -> Iterator[Callable[..., 
         hotline.redis.close()
 
 
-def expected_config() -> NumberConfig:
+def expected_config(voice_path: str = "/voice") -> NumberConfig:
     base = PUBLIC_BASE_URL
-    fragment = "ct=1000&rt=4000&tt=6000&rc=1&rp=ct,rt"
     return NumberConfig(
-        voice_url=f"{base}/voice#{fragment}",
+        voice_url=f"{base}{voice_path}#{FRAGMENT}",
         voice_method="POST",
         voice_fallback_url=f"{base}/voice/fallback",
         status_callback=f"{base}/voice/status",
@@ -106,9 +115,19 @@ def expected_config() -> NumberConfig:
     )
 
 
-def number_fields(twilio: RestStandIn) -> dict[str, Any]:
-    state = twilio.number(NUMBER)
+def number_fields(twilio: RestStandIn, number: str = NUMBER) -> dict[str, Any]:
+    state = twilio.number(number)
     return {name: getattr(state, name) for name in NumberConfig.__dataclass_fields__}
+
+
+UNSET_NUMBER = {
+    "voice_url": "",
+    "voice_method": "POST",
+    "voice_fallback_url": "",
+    "status_callback": "",
+    "sms_url": "",
+}
+"""A number's fields as the stand-in's account starts with them (as a new Twilio number's)."""
 
 
 # --- configure ---------------------------------------------------------------------------
@@ -126,6 +145,9 @@ def test_configure_apply_sets_every_field_and_a_second_run_changes_nothing(
     assert "VoiceMethod" not in first.output
     assert f"Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> {HOLD_MAX}" in first.output
     assert number_fields(twilio) == dataclasses.asdict(expected_config())
+    # Without HOTLINE_DRILL_NUMBER the account's other number is none of configure's business.
+    assert "Drill" not in first.output and DRILL_NUMBER not in first.output
+    assert number_fields(twilio, DRILL_NUMBER) == UNSET_NUMBER
     queue = twilio.queue_named(HOLD_QUEUE_NAME)
     assert queue is not None and queue.max_size == HOLD_MAX
 
@@ -249,6 +271,110 @@ def test_no_option_takes_the_credentials(hotline_cli: Invoke) -> None:
         assert "--token" not in result.output and "--sid" not in result.output
 
 
+# --- the drill line's number (HOTLINE_DRILL_NUMBER) ----------------------------------------
+
+
+@pytest.fixture
+def drill_settings(cli_settings: Settings) -> Settings:
+    return dataclasses.replace(cli_settings, drill_number=DRILL_NUMBER)
+
+
+def test_configure_with_a_drill_number_shows_and_applies_its_fields_then_check_passes(
+    twilio: RestStandIn, hotline_cli: Invoke, drill_settings: Settings
+) -> None:
+    drill = expected_config("/voice/drill")
+    shown = hotline_cli("twilio", "configure", settings=drill_settings)
+    assert shown.exit_code == 1, shown.output
+    lines = shown.output.splitlines()
+    # The results line's lines as without a drill line, then the drill line's, then the queue.
+    assert lines == [
+        f"  VoiceUrl: (not set) -> {expected_config().voice_url}",
+        f"  VoiceFallbackUrl: (not set) -> {PUBLIC_BASE_URL}/voice/fallback",
+        f"  StatusCallback: (not set) -> {PUBLIC_BASE_URL}/voice/status",
+        f"  SmsUrl: (not set) -> {PUBLIC_BASE_URL}/sms",
+        f"  Drill line VoiceUrl: (not set) -> {drill.voice_url}",
+        f"  Drill line VoiceFallbackUrl: (not set) -> {PUBLIC_BASE_URL}/voice/fallback",
+        f"  Drill line StatusCallback: (not set) -> {PUBLIC_BASE_URL}/voice/status",
+        f"  Drill line SmsUrl: (not set) -> {PUBLIC_BASE_URL}/sms",
+        f"  Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> {HOLD_MAX}",
+        f"9 change(s) pending for the number {NUMBER}, drill line number {DRILL_NUMBER} "
+        f"and queue {HOLD_QUEUE_NAME}; nothing was changed (run with --apply to make them)",
+    ]
+    assert number_fields(twilio, DRILL_NUMBER) == UNSET_NUMBER
+
+    applied = hotline_cli("twilio", "configure", "--apply", settings=drill_settings)
+    assert applied.exit_code == 0, applied.output
+    assert "applied 9 change(s)" in applied.output
+    assert number_fields(twilio, DRILL_NUMBER) == dataclasses.asdict(drill)
+    assert number_fields(twilio) == dataclasses.asdict(expected_config())
+
+    checked = hotline_cli("twilio", "check", settings=drill_settings)
+    assert checked.exit_code == 0, checked.output
+    assert f"matches: the number {NUMBER}, drill line number {DRILL_NUMBER}" in checked.output
+
+
+def test_check_catches_a_wrong_drill_voice_url_and_configure_apply_fixes_it(
+    twilio: RestStandIn,
+    hotline_cli: Invoke,
+    drill_settings: Settings,
+    client: FlaskClient,
+    hotline: Hotline,
+) -> None:
+    assert hotline_cli("twilio", "configure", "--apply", settings=drill_settings).exit_code == 0
+    # The likeliest typo: the drill number pointed at the results line's /voice.
+    rest = rest_client(drill_settings)
+    (number,) = rest.incoming_phone_numbers.list(phone_number=DRILL_NUMBER)
+    results_voice_url = expected_config().voice_url
+    rest.incoming_phone_numbers(number.sid).update(voice_url=results_voice_url)
+    drill_voice_url = expected_config("/voice/drill").voice_url
+
+    failed = hotline_cli("twilio", "check", settings=drill_settings)
+    assert failed.exit_code == 1, failed.output
+    difference = f"Drill line VoiceUrl: {results_voice_url} -> {drill_voice_url}"
+    assert f"  {difference}\n" in failed.output
+    assert "differs in 1 field(s)" in failed.output
+    assert "\n  VoiceUrl" not in failed.output and not failed.output.startswith("  VoiceUrl")
+    record = last_check(hotline.redis)
+    assert record is not None and not record.passed and record.differences == (difference,)
+    staff_client(client, hotline, StaffRole.VIEWER)
+    assert "Drill line VoiceUrl: " in overview_row(client)
+
+    fixed = hotline_cli("twilio", "configure", "--apply", settings=drill_settings)
+    assert fixed.exit_code == 0, fixed.output
+    assert "applied 1 change(s)" in fixed.output
+    assert twilio.number(DRILL_NUMBER).voice_url == drill_voice_url
+    assert twilio.number(NUMBER).voice_url == results_voice_url
+    assert hotline_cli("twilio", "check", settings=drill_settings).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["configure", "--apply"], ["check"]])
+def test_a_drill_number_the_account_lacks_is_one_line_naming_the_setting(
+    twilio: RestStandIn, hotline_cli: Invoke, cli_settings: Settings, command: list[str]
+) -> None:
+    elsewhere = dataclasses.replace(cli_settings, drill_number="+15155550198")
+    result = hotline_cli("twilio", *command, settings=elsewhere)
+    assert_one_line_error(result, "+15155550198", "HOTLINE_DRILL_NUMBER")
+    # Nothing is applied when a number cannot be read, the results line's included.
+    assert number_fields(twilio) == UNSET_NUMBER
+    assert twilio.queue_named(HOLD_QUEUE_NAME) is None
+
+
+def test_without_a_drill_number_configure_says_what_it_always_said(
+    hotline_cli: Invoke,
+) -> None:
+    result = hotline_cli("twilio", "configure")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"  VoiceUrl: (not set) -> {expected_config().voice_url}",
+        f"  VoiceFallbackUrl: (not set) -> {PUBLIC_BASE_URL}/voice/fallback",
+        f"  StatusCallback: (not set) -> {PUBLIC_BASE_URL}/voice/status",
+        f"  SmsUrl: (not set) -> {PUBLIC_BASE_URL}/sms",
+        f"  Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> {HOLD_MAX}",
+        f"5 change(s) pending for the number {NUMBER} and queue {HOLD_QUEUE_NAME}; nothing "
+        "was changed (run with --apply to make them)",
+    ]
+
+
 # --- the check's record, on the staff overview -------------------------------------------
 
 
@@ -297,7 +423,8 @@ DOCUMENTED_RANGES = {"ct": (100, 10000), "rt": (100, 15000), "tt": (100, 15000),
 
 def test_the_voice_urls_overrides_are_within_twilios_documented_ranges() -> None:
     settings = make_settings("sqlite://", "redis://", Path("."))
-    url = desired(dataclasses.replace(settings, hotline_number=NUMBER)).config.voice_url
+    (results,) = desired(dataclasses.replace(settings, hotline_number=NUMBER)).numbers
+    url = results.config.voice_url
     base, fragment = urldefrag(url)
     assert base == f"{PUBLIC_BASE_URL}/voice"
     overrides = dict(parse_qsl(fragment))
@@ -320,9 +447,11 @@ def test_diff_lists_each_field_once_old_to_new() -> None:
         make_settings("sqlite://", "redis://", Path(".")), hotline_number=NUMBER, hold_max=7
     )
     want = desired(settings)
-    same = Current("PN1", want.config, "QU1", 7)
+    (results,) = want.numbers
+    same = Current((CurrentNumber(Role.RESULTS, "PN1", results.config),), "QU1", 7)
     assert diff(same, want) == []
-    changed = Current("PN1", dataclasses.replace(want.config, voice_method="GET"), None, None)
+    wrong = dataclasses.replace(results.config, voice_method="GET")
+    changed = Current((CurrentNumber(Role.RESULTS, "PN1", wrong),), None, None)
     assert diff(changed, want) == [
         Change("voice_method", "GET", "POST"),
         Change("queue_max_size", None, "7"),
@@ -330,6 +459,46 @@ def test_diff_lists_each_field_once_old_to_new() -> None:
     assert [change.line() for change in diff(changed, want)] == [
         "VoiceMethod: GET -> POST",
         f"Queue {HOLD_QUEUE_NAME} MaxSize: (no queue) -> 7",
+    ]
+
+
+def test_the_drill_lines_fields_differ_from_the_results_lines_only_in_the_voice_path() -> None:
+    settings = dataclasses.replace(
+        make_settings("sqlite://", "redis://", Path(".")),
+        hotline_number=NUMBER,
+        drill_number=DRILL_NUMBER,
+    )
+    results, drill = desired(settings).numbers
+    assert (results.role, results.number) == (Role.RESULTS, NUMBER)
+    assert (drill.role, drill.number) == (Role.DRILL, DRILL_NUMBER)
+    assert drill.config == dataclasses.replace(
+        results.config, voice_url=f"{PUBLIC_BASE_URL}/voice/drill#{FRAGMENT}"
+    )
+    same = dataclasses.replace(settings, drill_number=NUMBER)
+    with pytest.raises(SettingsError, match="HOTLINE_DRILL_NUMBER"):
+        desired(same)
+
+
+def test_diff_names_the_drill_lines_changes() -> None:
+    settings = dataclasses.replace(
+        make_settings("sqlite://", "redis://", Path(".")),
+        hotline_number=NUMBER,
+        drill_number=DRILL_NUMBER,
+        hold_max=7,
+    )
+    want = desired(settings)
+    results, drill = want.numbers
+    current = Current(
+        (
+            CurrentNumber(Role.RESULTS, "PN1", results.config),
+            CurrentNumber(Role.DRILL, "PN2", dataclasses.replace(drill.config, sms_url="")),
+        ),
+        "QU1",
+        7,
+    )
+    assert diff(current, want) == [Change("sms_url", "", f"{PUBLIC_BASE_URL}/sms", Role.DRILL)]
+    assert [change.line() for change in diff(current, want)] == [
+        f"Drill line SmsUrl: (not set) -> {PUBLIC_BASE_URL}/sms"
     ]
 
 

@@ -323,7 +323,7 @@ def test_reminders_call_each_reachable_chair_with_no_drill_that_matched(
         ("948201", Purpose.REMINDER, None),
     ]
     # A second click while they are open calls nobody twice.
-    with hotline.sessions.begin() as session, pytest.raises(outbound.RemindersRunning):
+    with hotline.sessions.begin() as session, pytest.raises(outbound.RemindersRefused):
         outbound.start_reminders(session, "bob", NOW)
     # The hotline is in rehearsal (a new database): reminders still go to the real chairs,
     # while a round's try to the same number would not.
@@ -351,3 +351,20 @@ def test_reminders_call_each_reachable_chair_with_no_drill_that_matched(
             select(AuditEvent).where(AuditEvent.action == "outbound.reminders_started")
         )
         assert event.actor == "alice" and event.detail == {"precincts": 2}
+
+
+def test_no_reminders_once_the_drill_line_closes_and_staff_stop_those_not_dialled(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    closes = NOW + timedelta(hours=1)
+    with hotline.sessions.begin() as session, pytest.raises(outbound.RemindersRefused) as refused:
+        outbound.start_reminders(session, "alice", closes, drill_closes_at=closes)
+    assert "closed for caucus night" in str(refused.value)
+    with hotline.sessions.begin() as session:
+        assert outbound.start_reminders(session, "alice", NOW, drill_closes_at=closes) == 3
+    with hotline.sessions.begin() as session:
+        assert outbound.stop_reminders(session, "bob", NOW) == 3
+    assert {(a.state, a.outcome) for a in attempts(hotline)} == {("skipped", "stopped")}
+    # Stopped, they are no longer open: reminders may start again.
+    with hotline.sessions.begin() as session:
+        assert outbound.start_reminders(session, "alice", NOW, drill_closes_at=closes) == 3

@@ -97,6 +97,10 @@ def test_the_drill_line_and_the_night_count_and_lock_apart(redis: Redis, locked_
     # Staff's unlock lifts the precinct's lock on either line.
     assert pin_guard.lift_precinct_lock(redis, "948199")
     assert pin_guard.pin_entry_refused(redis, "948199", "+15155550998", False, drill=locked) == ""
+    # On the drill line, whose counts last the season, it lifts the chair phone's block too.
+    assert pin_guard.lift_precinct_lock(redis, "948197") is locked
+    still = pin_guard.pin_entry_refused(redis, "948197", "+15155550123", True, drill=locked)
+    assert still == ("" if locked else "number_blocked")
 
 
 def test_a_refund_never_leaves_a_counter_below_zero_or_without_expiry(redis: Redis) -> None:

@@ -89,3 +89,6 @@ def test_a_reviewer_reminds_the_chairs_who_have_not_drilled(
     # The same from the command line, refused while these are open.
     result = runner.invoke(cli, ["outbound", "remind"])
     assert result.exit_code == 1 and "still open" in result.output
+    # Stopped from the page, those not yet dialled are skipped.
+    assert post_form(client, f"{PAGE}/remind/stop", {}, PAGE).status_code == 303
+    assert "Stopped the reminders: 2 call(s)" in client.get(PAGE).get_data(as_text=True)
