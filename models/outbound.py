@@ -68,6 +68,8 @@ class Outcome(StrEnum):
     allow-list (HOTLINE_REHEARSAL_PHONES): a real chair is never dialled in a rehearsal."""
     DRILLED = "drilled"
     """Skipped: the chair to remind has drilled (and matched) since the reminders began."""
+    PHONE_CHANGED = "phone_changed"
+    """Skipped: the precinct's chair phone was changed since the try was made."""
 
 
 FINAL_CALL_STATUSES = frozenset(

@@ -15,6 +15,7 @@ a call found is adopted; only when none exists is the try dialled again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -399,20 +400,29 @@ class Dialer:
     # -- the lock -------------------------------------------------------------------------
 
     def _hold_lock(self) -> bool:
-        held = self.redis.set(keys.OUTBOUND_DIALER, self.token, nx=True, ex=LOCK_SECONDS)
-        if held:
-            return True
-        if _text(self.redis.get(keys.OUTBOUND_DIALER)) == self.token:
-            self.redis.expire(keys.OUTBOUND_DIALER, LOCK_SECONDS)
-            return True
-        return False
+        """Take the dialer's lock, or renew it if it is still ours (one atomic step: a
+        renewal can never extend a lock another dialer took after ours lapsed)."""
+        held: Any = self.redis.eval(_HOLD_LOCK, 1, keys.OUTBOUND_DIALER, self.token, LOCK_SECONDS)
+        return bool(held)
 
     def _release_lock(self) -> None:
-        try:
-            if _text(self.redis.get(keys.OUTBOUND_DIALER)) == self.token:
-                self.redis.delete(keys.OUTBOUND_DIALER)
-        except RedisError:
-            pass
+        # Best effort: a lock not released lapses by itself within LOCK_SECONDS.
+        with contextlib.suppress(RedisError):
+            self.redis.eval(_RELEASE_LOCK, 1, keys.OUTBOUND_DIALER, self.token)
+
+
+_HOLD_LOCK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def _message(exc: Exception) -> str:
@@ -423,7 +433,3 @@ def _message(exc: Exception) -> str:
 
 def _backoff(errors: int) -> float:
     return float(min(MAX_BACKOFF_SECONDS, 2 ** min(errors, 10)))
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")

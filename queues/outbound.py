@@ -36,6 +36,12 @@ CONFIRMED = "confirmed"
 DENIED = "denied"
 
 
+NOT_REPORTED = (ReportStatus.REJECTED.value, ReportStatus.QUARANTINED.value)
+"""Reports that do not make their precinct "reported" for the outbound caller: a rejected
+one, and a quarantined one (a right PIN from another number, or a report the chair denied
+on a callback), since the real chair may still have to report."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     tries: int
@@ -82,7 +88,7 @@ def reachable() -> ColumnElement[bool]:
 
 def outstanding_precincts(session: Session) -> list[Precinct]:
     """Precincts the outbound caller can reach (`reachable`) with no report that counts or
-    waits (every report but a rejected one counts as "reported": its chair got through)."""
+    waits (every report but a rejected or quarantined one, `NOT_REPORTED`)."""
     return list(
         session.scalars(
             select(Precinct).where(reachable(), ~_has_reported()).order_by(Precinct.precinct_id)
@@ -92,6 +98,8 @@ def outstanding_precincts(session: Session) -> list[Precinct]:
 
 def start_round(session: Session, by: str, now: datetime | None = None) -> OutboundRound:
     """Start a round over every outstanding precinct: one try each, due at once."""
+    # Taken in turn (the mode row's lock): two clicks at once cannot both find none running.
+    election_mode.stored(session, lock=True)
     if active_round(session) is not None:
         raise RoundRunning("a round is already running; stop it first")
     moment = now or utcnow()
@@ -189,33 +197,40 @@ def _in_rehearsal(session: Session) -> bool:
 def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
     """Stop the running round: its tries not yet dialled are skipped (calls already placed
     run to their end). Returns how many were skipped; 0 when no round was running."""
-    running = session.scalars(
-        select(OutboundRound)
-        .where(OutboundRound.stopped_at.is_(None))
-        .order_by(OutboundRound.id.desc())
-    ).first()
-    if running is None:
-        return 0
+    running = list(
+        session.scalars(
+            select(OutboundRound)
+            .where(OutboundRound.stopped_at.is_(None))
+            .order_by(OutboundRound.id)
+            .with_for_update()
+        )
+    )
     moment = now or utcnow()
-    running.stopped_at = moment
-    running.stopped_by = by
-    result = session.execute(
-        update(OutboundAttempt)
-        .where(
-            OutboundAttempt.round_id == running.id,
-            OutboundAttempt.state == AttemptState.DUE.value,
+    skipped = 0
+    # Every round not yet stopped (the scheduled one and one started by hand may both run).
+    for round_ in running:
+        round_.stopped_at = moment
+        round_.stopped_by = by
+        result = session.execute(
+            update(OutboundAttempt)
+            .where(
+                OutboundAttempt.round_id == round_.id,
+                OutboundAttempt.state == AttemptState.DUE.value,
+            )
+            .values(
+                state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment
+            )
         )
-        .values(state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment)
-    )
-    skipped = int(getattr(result, "rowcount", 0) or 0)
-    session.add(
-        AuditEvent(
-            actor=by,
-            action="outbound.round_stopped",
-            subject=f"outbound_round:{running.id}",
-            detail={"skipped": skipped},
+        count = int(getattr(result, "rowcount", 0) or 0)
+        skipped += count
+        session.add(
+            AuditEvent(
+                actor=by,
+                action="outbound.round_stopped",
+                subject=f"outbound_round:{round_.id}",
+                detail={"skipped": count},
+            )
         )
-    )
     return skipped
 
 
@@ -345,6 +360,13 @@ def skip_reason(
     reminder = attempt.purpose == Purpose.REMINDER.value
     if allowed is not None and not reminder and attempt.to_number not in allowed:
         return Outcome.REHEARSAL
+    phone = session.scalar(
+        select(Precinct.chair_phone).where(Precinct.precinct_id == attempt.precinct_id)
+    )
+    if phone != attempt.to_number:
+        # Staff registered a substitute chair's phone since the try was made: the old
+        # number is never called (a round started now calls the new one).
+        return Outcome.PHONE_CHANGED
     if attempt.purpose == Purpose.VERIFY.value:
         report = session.get(Report, attempt.report_id) if attempt.report_id else None
         if report is None or report.status != ReportStatus.UNVERIFIED.value:
@@ -368,10 +390,12 @@ def precinct_has_reported(session: Session, precinct_id: str) -> bool:
 
 def _has_reported(*since: ColumnElement[bool]) -> Exists:
     """The precinct (the row of `Precinct` in the query) has a report that counts as
-    reported: any but a rejected one, its chair having got through (with `since`'s
-    conditions on the report too)."""
+    reported: any but those in `NOT_REPORTED` (with `since`'s conditions on the report
+    too)."""
     return exists().where(
-        Report.precinct_pk == Precinct.id, Report.status != ReportStatus.REJECTED.value, *since
+        Report.precinct_pk == Precinct.id,
+        Report.status.not_in(NOT_REPORTED),
+        *since,
     )
 
 

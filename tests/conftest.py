@@ -102,6 +102,14 @@ def app(
         with hotline.engine.begin() as conn:
             tables = ", ".join(f'"{name}"' for name in _table_names())
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # As a new database has it (migration 0010): the election's one mode row, which
+            # the switch and the outbound caller lock.
+            conn.execute(
+                text(
+                    "INSERT INTO election_mode (id, mode, changed_by, changed_at) "
+                    "VALUES (1, 'rehearsal', 'migration 0010', now())"
+                )
+            )
     hotline.engine.dispose()
     hotline.redis.close()
 

@@ -20,7 +20,7 @@ from ivr.hotline import Hotline
 from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER
 from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
 from models import AttemptState, OutboundAttempt, Outcome
-from queues import outbound
+from queues import keys, outbound
 from queues.dialer import Dialer
 from queues.outbound import utcnow
 from softphone.rest import AnsweringChair, RestStandIn
@@ -155,3 +155,17 @@ def test_a_late_answer_to_a_create_never_replaces_the_call_a_try_adopted(
     dialer._placed(first.id, "CA" + "b" * 32)
     kept = next(a for a in tries(hotline) if a.id == first.id)
     assert kept.call_sid == adopted and kept.state == AttemptState.PLACED
+
+
+def test_a_dialer_never_renews_a_lock_another_dialer_holds(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    ours, theirs = make_dialer(hotline, twilio), make_dialer(hotline, twilio)
+    assert ours._hold_lock() and ours._hold_lock()  # taken, then renewed
+    assert not theirs._hold_lock()
+    # Ours lapsed and the other took it: renewing must neither succeed nor extend theirs.
+    hotline.redis.set(keys.OUTBOUND_DIALER, theirs.token, ex=5)
+    assert not ours._hold_lock()
+    assert hotline.redis.ttl(keys.OUTBOUND_DIALER) <= 5
+    ours._release_lock()  # not ours to release
+    assert hotline.redis.get(keys.OUTBOUND_DIALER) == theirs.token.encode()

@@ -4,6 +4,7 @@ what stops them, and a chair's answer on a verification callback."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from models import (
     AuditEvent,
     DrillCall,
     OutboundAttempt,
+    OutboundRound,
     Outcome,
     Precinct,
     Purpose,
@@ -368,3 +370,88 @@ def test_no_reminders_once_the_drill_line_closes_and_staff_stop_those_not_dialle
     # Stopped, they are no longer open: reminders may start again.
     with hotline.sessions.begin() as session:
         assert outbound.start_reminders(session, "alice", NOW, drill_closes_at=closes) == 3
+
+
+def test_stop_skips_the_tries_of_every_round_still_running(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    # The scheduled round (its precincts join as their sites close) and one started by hand
+    # may both be running: one Stop stops both.
+    with hotline.sessions.begin() as session:
+        assert outbound.start_scheduled(session, NOW, NOW - timedelta(hours=1), 30) == 3
+        for attempt in session.scalars(select(OutboundAttempt)):
+            attempt.state, attempt.outcome = AttemptState.ENDED.value, "busy"
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    with hotline.sessions.begin() as session:
+        # A precinct reaches its close meanwhile and joins the scheduled round.
+        session.add(
+            OutboundAttempt(
+                purpose=Purpose.STRAGGLER.value,
+                round_id=session.scalars(
+                    select(OutboundRound.id).order_by(OutboundRound.id)
+                ).first(),
+                precinct_id="948201",
+                to_number=PHONES["948201"],
+                due_at=NOW,
+                created_at=NOW,
+            )
+        )
+    with hotline.sessions.begin() as session:
+        assert outbound.stop_round(session, "bob", NOW) == 4
+    with hotline.sessions() as session:
+        rounds = session.scalars(select(OutboundRound)).all()
+    assert len(rounds) == 2 and all(r.stopped_by == "bob" for r in rounds)
+    assert not [a for a in attempts(hotline) if a.state == AttemptState.DUE]
+
+
+def test_a_quarantined_report_leaves_the_precinct_outstanding(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    jobs.commit_report(payload(stir_verstat="No-TN-Validation"))
+    with hotline.sessions.begin() as session:
+        report = session.get(Report, payload()["report_id"])
+        assert report is not None
+        report.status = "quarantined"  # the chair said on the callback it was not theirs
+    with hotline.sessions.begin() as session:
+        assert outbound.precinct_has_reported(session, "948199") is False
+        assert "948199" in {p.precinct_id for p in outbound.outstanding_precincts(session)}
+
+
+def test_a_try_to_a_chair_phone_staff_since_replaced_is_never_dialled(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    with hotline.sessions.begin() as session:
+        outbound.start_round(session, "alice", NOW)
+    with hotline.sessions.begin() as session:
+        precinct = session.scalars(select(Precinct).where(Precinct.precinct_id == "948200")).one()
+        precinct.chair_phone = "+15155550999"  # a substitute chair
+    with hotline.sessions.begin() as session:
+        old = session.scalars(
+            select(OutboundAttempt).where(OutboundAttempt.precinct_id == "948200")
+        ).one()
+        assert outbound.skip_reason(session, old) is Outcome.PHONE_CHANGED
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_starts_at_once_make_one_round(hotline: Hotline, adair: dict[str, str]) -> None:
+    both_in = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start(by: str) -> None:
+        try:
+            with hotline.sessions.begin() as session:
+                both_in.wait(timeout=10)
+                outbound.start_round(session, by, NOW)
+            outcomes.append("started")
+        except outbound.RoundRunning:
+            outcomes.append("refused")
+
+    clicks = [threading.Thread(target=start, args=(by,)) for by in ("alice", "bob")]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join(timeout=30)
+    assert sorted(outcomes) == ["refused", "started"]
+    with hotline.sessions() as session:
+        assert len(session.scalars(select(OutboundRound)).all()) == 1
