@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,16 +191,16 @@ class Dialer:
         """The next try to dial (its id and number), marked `dialing`; None when nothing may
         be dialled now."""
         with self.sessions.begin() as session:
-            in_flight = session.scalar(
-                select(func.count())
-                .select_from(OutboundAttempt)
-                .where(
-                    OutboundAttempt.state.in_(
-                        (AttemptState.DIALING.value, AttemptState.PLACED.value)
+            ringing = list(
+                session.scalars(
+                    select(OutboundAttempt.to_number).where(
+                        OutboundAttempt.state.in_(
+                            (AttemptState.DIALING.value, AttemptState.PLACED.value)
+                        )
                     )
                 )
             )
-            if (in_flight or 0) >= self.config.max_calls:
+            if len(ringing) >= self.config.max_calls:
                 return None
             # In rehearsal only staff phones are dialled, whatever path made the try due.
             mode = election_mode.stored(session, share_lock=True)
@@ -226,6 +226,11 @@ class Dialer:
                     attempt.state = AttemptState.SKIPPED.value
                     attempt.outcome = reason.value
                     attempt.ended_at = now
+                    continue
+                if attempt.to_number in ringing:
+                    # One call at a time to a phone (a callback and a round's try for the
+                    # same chair wait their turn), so a lookup of a try in doubt can only
+                    # ever find that try's own call to the number.
                     continue
                 # Committed before the request goes out: see the module's docstring.
                 attempt.state = AttemptState.DIALING.value

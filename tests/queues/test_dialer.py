@@ -23,7 +23,7 @@ from models import AttemptState, OutboundAttempt, Outcome
 from queues import keys, outbound
 from queues.dialer import Dialer
 from queues.outbound import utcnow
-from softphone.rest import AnsweringChair, RestStandIn
+from softphone.rest import AnsweringChair, NoAnswer, RestStandIn
 from tests.support.data import import_precincts
 
 PHONES = {
@@ -169,3 +169,27 @@ def test_a_dialer_never_renews_a_lock_another_dialer_holds(
     assert hotline.redis.ttl(keys.OUTBOUND_DIALER) <= 5
     ours._release_lock()  # not ours to release
     assert hotline.redis.get(keys.OUTBOUND_DIALER) == theirs.token.encode()
+
+
+def test_one_call_at_a_time_to_a_phone(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    for phone in PHONES.values():
+        twilio.callees[phone] = NoAnswer()
+    start_round(hotline)
+    with hotline.sessions.begin() as session:
+        # A second try for the same chair's phone (a callback, say) is due at once too.
+        session.add(
+            OutboundAttempt(
+                purpose="straggler",
+                precinct_id="948199",
+                to_number=PHONES["948199"],
+                due_at=utcnow(),
+                created_at=utcnow(),
+            )
+        )
+    dialer = make_dialer(hotline, twilio, calls_per_second=100, max_calls=10)
+    assert dialer.tick() == len(PHONES)  # one call to each phone, the second try waits
+    assert sorted(call.to for call in twilio.created_calls) == sorted(PHONES.values())
+    waiting = [a for a in tries(hotline) if a.state == AttemptState.DUE]
+    assert [a.to_number for a in waiting] == [PHONES["948199"]]
