@@ -23,6 +23,8 @@ DEV_SECRETS = {
 DEV_ACCOUNT_SID = "AC" + "0" * 32
 """The dev and test profiles' Twilio account: the Twilio stand-in's (`hotline twilio stand-in`)."""
 DEV_HOTLINE_NUMBER = "+15155550100"
+DEV_DRILL_NUMBER = "+15155550142"
+"""The dev profile's drill line (`make run`'s stand-in owns it with the results line's)."""
 """The dev and test profiles' hotline number: the one the softphone calls by default."""
 
 
@@ -101,6 +103,16 @@ class Settings:
     drill_closes_at: datetime | None = None
     """When the drill line stops taking practice calls and sends callers on to the results
     line; None: `caucus_closes_at` less DRILL_CLOSES_BEFORE_CAUCUS (`drill_line_closes_at`)."""
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    """Sentinels (host, port) to ask for the Redis primary; () connects to `redis_url`."""
+    redis_sentinel_master: str = "hotline"
+    """The name the Sentinels monitor the hotline's primary under."""
+    redis_min_replicas_ack: int = 0
+    """Replicas that must acknowledge a confirmed report before the chair hears its
+    receipt (Redis WAIT); 0, the default, waits for none."""
+    redis_wait_timeout_ms: int = 1500
+    """How long a confirming request waits for those acknowledgements before the chair is
+    asked to hold and the step is tried again."""
 
     @property
     def drill_line_closes_at(self) -> datetime | None:
@@ -178,10 +190,16 @@ class Settings:
             outbound_retry_seconds=_whole(env, "HOTLINE_OUTBOUND_RETRY_SECONDS", 600),
             caucus_closes_at=_moment(env, "HOTLINE_CAUCUS_CLOSES_AT"),
             outbound_auto_start_minutes=_optional_whole(env, "HOTLINE_OUTBOUND_AUTO_START_MINUTES"),
-            drill_number=_phone(env, "HOTLINE_DRILL_NUMBER", profile, ""),
+            drill_number=_phone(
+                env, "HOTLINE_DRILL_NUMBER", profile, DEV_DRILL_NUMBER if profile == "dev" else ""
+            ),
             drill_closes_at=_moment(env, "HOTLINE_DRILL_CLOSES_AT"),
             rehearsal_phones=_phones(env, "HOTLINE_REHEARSAL_PHONES"),
             go_live_drain_seconds=_whole(env, "HOTLINE_GO_LIVE_DRAIN_SECONDS", 120, maximum=3600),
+            redis_sentinels=_addresses(env, "REDIS_SENTINELS"),
+            redis_sentinel_master=env.get("REDIS_SENTINEL_MASTER", "").strip() or "hotline",
+            redis_min_replicas_ack=_replicas(env, "REDIS_MIN_REPLICAS_ACK"),
+            redis_wait_timeout_ms=_whole(env, "REDIS_WAIT_TIMEOUT_MS", 1500, maximum=5000),
         )
 
 
@@ -281,6 +299,30 @@ def _phones(env: Mapping[str, str], name: str) -> tuple[str, ...]:
             )
         numbers.append(number)
     return tuple(dict.fromkeys(numbers))
+
+
+def _replicas(env: Mapping[str, str], name: str) -> int:
+    """A count of replicas, 0 (the default: none waited for) to 10."""
+    if env.get(name, "").strip() == "0":
+        return 0
+    return _whole(env, name, 0, maximum=10)
+
+
+def _addresses(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+    """Comma-separated host:port pairs, e.g. 10.0.0.5:26379,10.0.0.6:26379."""
+    addresses = []
+    for item in env.get(name, "").split(","):
+        text = item.strip()
+        if not text:
+            continue
+        host, _, port = text.rpartition(":")
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must list host:port pairs separated by commas, e.g. "
+                f"10.0.0.5:26379,10.0.0.6:26379; {text[:50]!r} is not one"
+            )
+        addresses.append((host.strip("[]"), int(port)))
+    return tuple(dict.fromkeys(addresses))
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[ProxyNetwork, ...]:

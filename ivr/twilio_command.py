@@ -41,7 +41,7 @@ def stand_in_command(port: int, hotline_url: str, callee: str) -> None:
 
     import requests
 
-    from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER, DEV_SECRETS
+    from ivr.settings import DEV_ACCOUNT_SID, DEV_DRILL_NUMBER, DEV_HOTLINE_NUMBER, DEV_SECRETS
     from softphone import HttpTransport
     from softphone.rest import AnsweringChair, Busy, Callee, Fails, NoAnswer, RestStandIn, Voicemail
 
@@ -62,7 +62,7 @@ def stand_in_command(port: int, hotline_url: str, callee: str) -> None:
         HttpTransport(),
         auth_token=token,
         account_sid=DEV_ACCOUNT_SID,
-        numbers=(DEV_HOTLINE_NUMBER,),
+        numbers=(DEV_HOTLINE_NUMBER, DEV_DRILL_NUMBER),
         port=port,
     )
     stand_in.default_callee = personas[callee]

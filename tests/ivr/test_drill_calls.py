@@ -24,7 +24,7 @@ from callflows.trust import FULL_ATTESTATION
 from flood.worksheets import load_worksheets
 from ivr.cli import cli
 from ivr.hotline import Hotline
-from ivr.settings import Settings, SettingsError
+from ivr.settings import DEV_DRILL_NUMBER, Settings, SettingsError
 from models import DrillCall, Report, ReportDraft, StaffRole
 from queues import pin_guard
 from queues.drill import drill_statuses
@@ -237,6 +237,9 @@ def test_the_drill_line_closes_six_hours_before_the_caucuses_unless_set() -> Non
     assert Settings.from_env({**base, "HOTLINE_DRILL_NUMBER": "515 555 0142"}).drill_number == (
         "+15155550142"
     )
+    # The dev profile (`make run`) has a drill line of its own by default; others none.
+    assert Settings.from_env(base).drill_number == ""
+    assert Settings.from_env({"HOTLINE_PROFILE": "dev"}).drill_number == DEV_DRILL_NUMBER
 
 
 def test_a_practice_call_whose_state_is_gone_starts_again_as_a_practice(
