@@ -74,7 +74,7 @@ SCENARIO_OVERRIDES = (
 @click.option(
     "--start-stack",
     is_flag=True,
-    help="Start the hotline here (Redis, PostgreSQL, gunicorn, rq workers), load it.",
+    help="Start the hotline here (Redis, PostgreSQL, the web server, rq workers), load it.",
 )
 @click.option("--url", help="Flood this hotline (base URL); needs --pins and TWILIO_AUTH_TOKEN.")
 @click.option(
@@ -90,14 +90,14 @@ SCENARIO_OVERRIDES = (
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="--start-stack: gunicorn processes.",
+    help="--start-stack: web server processes (`hotline serve`).",
 )
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
-    help="--start-stack: threads per gunicorn process.",
+    help="--start-stack: threads per web server process.",
 )
 @click.option(
     "--rq-workers",

@@ -63,9 +63,12 @@ class RedisServer:
         appendonly: bool = True,
         appendfsync: str = "always",
         cpus: tuple[int, ...] | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
         self.cpus = cpus
+        self.extra_args = extra_args
+        """More redis-server options, e.g. ("--replicaof", "127.0.0.1", "6379")."""
         self.port = free_port()
         self.appendonly = appendonly
         self.appendfsync = appendfsync
@@ -84,6 +87,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", self.appendfsync,
+            *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             args,

@@ -57,6 +57,11 @@ class CallBusy(RedisError):
     """Another request for the same call held its lock for LOCK_WAIT_SECONDS."""
 
 
+class ReplicasBehind(RedisError):
+    """Fewer replicas than required acknowledged the writes within the wait's timeout:
+    the writes are applied on the primary, but a failover now could still lose them."""
+
+
 # Every write of a webhook in one script: one command sent and one reply read, where a
 # MULTI/EXEC of the same writes costs a reply per command twice over (QUEUED, then EXEC's).
 # On the call path each command's client-side handling costs more than Redis's own work
@@ -98,17 +103,52 @@ class WriteTransaction(Pipeline):
         super().__init__(redis.connection_pool, redis.response_callbacks, True, None)
         self.redis = redis
         self.held_lock: tuple[str, str] | None = None
+        self.replicas: tuple[int, int] = (0, 0)
+        self._pinned: Redis | None = None
 
     def release_lock(self, key: str, token: str) -> None:
         """Release the call's lock with the writes, if it is still ours then."""
         self.held_lock = (key, token)
 
+    def wait_for_replicas(self, count: int, timeout_ms: int) -> None:
+        """Once applied, the writes must reach `count` replicas within `timeout_ms`, else
+        `execute` raises ReplicasBehind (count 0: no wait)."""
+        self.replicas = (count, timeout_ms)
+
     def execute(self, raise_on_error: bool = True) -> list[Any]:
+        count, timeout_ms = self.replicas
+        self.replicas = (0, 0)
+        if count <= 0:
+            return self._apply(self.redis, raise_on_error)
+        # WAIT counts the replicas that have this connection's last write, so the writes
+        # and the WAIT go over one connection, taken from the pool for both.
+        pinned = Redis(connection_pool=self.connection_pool, single_connection_client=True)
+        self._pinned = pinned
+        try:
+            result = self._apply(pinned, raise_on_error)
+            acknowledged = int(pinned.wait(count, timeout_ms))
+        finally:
+            self._pinned = None
+            pinned.close()
+        if acknowledged < count:
+            raise ReplicasBehind(
+                f"{acknowledged} of {count} replicas acknowledged within {timeout_ms} ms"
+            )
+        return result
+
+    def reset(self) -> None:  # type: ignore[override]  # as Pipeline.reset itself
+        if self._pinned is not None and self.connection is self._pinned.connection:
+            self.connection = None  # the pinned client gives it back, after its WAIT
+        super().reset()
+
+    def _apply(self, client: Redis, raise_on_error: bool) -> list[Any]:
         commands = [args for args, _ in self.command_stack]
         lock, self.held_lock = self.held_lock, None
         if any(args[0] in ("EVAL", "EVALSHA") for args in commands):
             if lock is not None:
                 self.eval(_UNLOCK, 1, *lock)
+            if self._pinned is not None:
+                self.connection = self._pinned.connection
             return super().execute(raise_on_error)
         self.reset()
         lock_keys = [lock[0]] if lock else []
@@ -117,9 +157,11 @@ class WriteTransaction(Pipeline):
             argv.append(len(args))
             argv.extend(args)
         try:
-            self.redis.evalsha(_APPLY_SHA, len(lock_keys), *lock_keys, *argv)
+            client.evalsha(_APPLY_SHA, len(lock_keys), *lock_keys, *argv)
         except NoScriptError:
-            self.redis.eval(_APPLY, len(lock_keys), *lock_keys, *argv)
+            # Scripts live in the server's memory: a restarted primary, or a replica
+            # Sentinel promoted, may not have this one until EVAL sends it again.
+            client.eval(_APPLY, len(lock_keys), *lock_keys, *argv)
         return []
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callflows.ballots import Ballot, load_ballot
 from ivr.callstore import CallStore
 from ivr.directory import PrecinctDirectory
+from ivr.redis_connection import connect
 from ivr.settings import Settings, SettingsError
 from models import make_engine, make_session_factory
 
@@ -103,8 +104,8 @@ class Hotline:
         options = web_database_options(settings.database_url) if web else {}
         engine = make_engine(settings.database_url, **options)
         sessions = make_session_factory(engine)
-        redis = Redis.from_url(
-            settings.redis_url,
+        redis = connect(
+            settings,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             health_check_interval=30,
@@ -132,8 +133,8 @@ def worker_redis(settings: Settings) -> Redis:
     shorter than that makes every quiet spell look like a lost connection, and rq then backs
     off up to a minute before it looks again, so a report confirmed after a lull would wait
     that long for its commit."""
-    return Redis.from_url(
-        settings.redis_url,
+    return connect(
+        settings,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_keepalive=True,
         health_check_interval=30,

@@ -23,9 +23,9 @@ DEV_SECRETS = {
 DEV_ACCOUNT_SID = "AC" + "0" * 32
 """The dev and test profiles' Twilio account: the Twilio stand-in's (`hotline twilio stand-in`)."""
 DEV_HOTLINE_NUMBER = "+15155550100"
+"""The dev and test profiles' hotline number: the one the softphone calls by default."""
 DEV_DRILL_NUMBER = "+15155550142"
 """The dev profile's drill line (`make run`'s stand-in owns it with the results line's)."""
-"""The dev and test profiles' hotline number: the one the softphone calls by default."""
 
 
 MIN_SECRET_LENGTH = 32

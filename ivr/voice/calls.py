@@ -102,6 +102,9 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         state = loaded.state
         if req.step is None or req.query.seq != state.seq or req.step != state.step:
             # A repeated or stale request (Twilio retried, or a caller's keys crossed a prompt).
+            if state.receipt and not state.drill:
+                # It may replay a receipt whose first saying the replicas did not confirm.
+                _await_replicas(hotline, writes)
             return loaded.twiml
         admission.touch(writes.pipe, req.call_sid)
         ctx = context(hotline, writes, drill=state.drill)
@@ -303,6 +306,7 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
             mode = election_mode.current(hotline.redis, hotline.sessions)
             stamped = replace(event, rehearsal=mode is not Mode.LIVE)
             publish_report(stamped, hotline.redis, writes.pipe)
+            _await_replicas(hotline, writes)
         elif isinstance(event, DrillSubmitted):
             publish_drill(event, hotline.redis, writes.pipe)
         elif isinstance(event, ReportVerified):
@@ -313,6 +317,13 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
                 if not event.on_duty:
                     counters.add_event(writes.pipe, "staff_off_duty")
             call_log.add(writes.pipe, event)
+
+
+def _await_replicas(hotline: Hotline, writes: Writes) -> None:
+    """The receipt is said only once REDIS_MIN_REPLICAS_ACK replicas have the report: else
+    the transaction raises, and the chair holds while the same step is tried again."""
+    settings = hotline.settings
+    writes.pipe.wait_for_replicas(settings.redis_min_replicas_ack, settings.redis_wait_timeout_ms)
 
 
 def _keep_progress(hotline: Hotline, turn: Turn, writes: Writes) -> None:

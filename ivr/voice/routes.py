@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ivr import sms, twilio_signature
-from ivr.callstore import Writes
+from ivr.callstore import ReplicasBehind, Writes
 from ivr.hotline import Hotline
 from ivr.voice import calls, outbound_calls, staff_calls
 from ivr.voice.twilio_request import VoiceRequest, parse_request, unreadable_request
@@ -174,6 +174,11 @@ def _answer_safely(
         # Measured up to the write transaction, which carries the sample itself.
         counters.record_latency(writes.pipe, time.perf_counter() - started)
         writes.send()
+    except ReplicasBehind as behind:
+        # Applied on the primary but not yet on enough replicas: the retried step waits again.
+        log.warning("webhook %s: %s; asking the caller to hold", parsed.path, behind)
+        writes.abandon()
+        body = calls.hold_and_retry(parsed)
     except Exception:
         log.exception("webhook %s failed; asking the caller to hold", parsed.path)
         writes.abandon()

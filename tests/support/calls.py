@@ -15,6 +15,7 @@ from flood.worksheets import Worksheet
 from softphone import (
     Answer,
     CallRecord,
+    Clock,
     FlaskClientTransport,
     GatherPrompt,
     Keys,
@@ -39,6 +40,7 @@ def place_call(
     stir_verstat: str = FULL_ATTESTATION,
     dial_answers: Callable[[str], bool] | None = None,
     voice_path: str = "/voice",
+    clock: Clock | None = None,
 ) -> CallRecord:
     """One call, as Twilio places it; attested at level A unless `stir_verstat` says
     otherwise ("" sends none). `dial_answers` says which numbers the call <Dial>s answer
@@ -54,6 +56,7 @@ def place_call(
         call_sid=call_sid,
         extra_params={"StirVerstat": stir_verstat} if stir_verstat else None,
         dial_answers=dial_answers or never_answers,
+        clock=clock,
     )
     return phone.call(answer)
 
