@@ -47,6 +47,12 @@ class AttemptState(StrEnum):
     or staff stopped the round."""
 
 
+IN_FLIGHT_STATES = (AttemptState.DIALING.value, AttemptState.PLACED.value)
+"""A try whose call is being created or is on the line (the dialer's cap counts them)."""
+OPEN_STATES = (AttemptState.DUE.value, *IN_FLIGHT_STATES)
+"""A try not yet over: due, or in flight."""
+
+
 class Outcome(StrEnum):
     """How a try ended, as Twilio's final call status or the reason it was not dialled."""
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AttemptState, OutboundAttempt, Outcome, Purpose, Report
+from models.outbound import IN_FLIGHT_STATES
 from queues import election_mode, keys
 from queues.call_context import CallContext
 from queues.outbound import (
@@ -194,9 +195,7 @@ class Dialer:
             ringing = list(
                 session.scalars(
                     select(OutboundAttempt.to_number).where(
-                        OutboundAttempt.state.in_(
-                            (AttemptState.DIALING.value, AttemptState.PLACED.value)
-                        )
+                        OutboundAttempt.state.in_(IN_FLIGHT_STATES)
                     )
                 )
             )

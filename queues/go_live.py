@@ -49,7 +49,7 @@ from models import (
     ReportDraft,
     ZeroReport,
 )
-from queues import admission, call_log, election_mode, keys
+from queues import admission, call_log, counters, election_mode, keys
 from queues.blocklist import active_entries, lift
 from queues.defaults import REPORTS_QUEUE
 from queues.publish import queue
@@ -276,11 +276,7 @@ def clear_leftovers(redis: Redis) -> int:
             cleared += int(redis.delete(*batch))
     cleared += int(redis.delete(*LEFTOVER_KEYS))
     # The overview's totals restart for the night, except the drill line's (its locks stay).
-    night = [
-        field
-        for field in redis.hkeys(keys.TOTALS)
-        if not _text(field).startswith(DRILL_TOTALS_PREFIX)
-    ]
+    night = [name for name in counters.totals(redis) if not name.startswith(DRILL_TOTALS_PREFIX)]
     if night:
         cleared += int(redis.hdel(keys.TOTALS, *night))
     return cleared
@@ -426,10 +422,6 @@ def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _aware(moment: datetime) -> datetime:

@@ -26,7 +26,7 @@ from models import (
     Report,
     ReportStatus,
 )
-from models.outbound import FINAL_CALL_STATUSES
+from models.outbound import FINAL_CALL_STATUSES, OPEN_STATES
 from queues import election_mode
 from queues.assessment import assess
 
@@ -211,17 +211,7 @@ def stop_round(session: Session, by: str, now: datetime | None = None) -> int:
     for round_ in running:
         round_.stopped_at = moment
         round_.stopped_by = by
-        result = session.execute(
-            update(OutboundAttempt)
-            .where(
-                OutboundAttempt.round_id == round_.id,
-                OutboundAttempt.state == AttemptState.DUE.value,
-            )
-            .values(
-                state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment
-            )
-        )
-        count = int(getattr(result, "rowcount", 0) or 0)
+        count = _stop_due(session, OutboundAttempt.round_id == round_.id, moment)
         skipped += count
         session.add(
             AuditEvent(
@@ -250,13 +240,12 @@ def start_reminders(
         raise RemindersRefused("the drill line has closed for caucus night: no reminders now")
     # Taken in turn (the mode row's lock): two clicks at once cannot both find none open.
     election_mode.stored(session, lock=True)
-    open_states = (AttemptState.DUE.value, AttemptState.DIALING.value, AttemptState.PLACED.value)
     still_open = session.scalar(
         select(func.count())
         .select_from(OutboundAttempt)
         .where(
             OutboundAttempt.purpose == Purpose.REMINDER.value,
-            OutboundAttempt.state.in_(open_states),
+            OutboundAttempt.state.in_(OPEN_STATES),
         )
     )
     if still_open:
@@ -288,16 +277,7 @@ def start_reminders(
 def stop_reminders(session: Session, by: str, now: datetime | None = None) -> int:
     """Skip every reminder not yet dialled (calls already placed run to their end); returns
     how many were skipped."""
-    moment = now or utcnow()
-    result = session.execute(
-        update(OutboundAttempt)
-        .where(
-            OutboundAttempt.purpose == Purpose.REMINDER.value,
-            OutboundAttempt.state == AttemptState.DUE.value,
-        )
-        .values(state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment)
-    )
-    skipped = int(getattr(result, "rowcount", 0) or 0)
+    skipped = _stop_due(session, OutboundAttempt.purpose == Purpose.REMINDER.value, now or utcnow())
     session.add(
         AuditEvent(
             actor=by,
@@ -307,6 +287,17 @@ def stop_reminders(session: Session, by: str, now: datetime | None = None) -> in
         )
     )
     return skipped
+
+
+def _stop_due(session: Session, which: ColumnElement[bool], moment: datetime) -> int:
+    """Skip the tries `which` picks that are not yet dialled, as staff stopped them; returns
+    how many."""
+    result = session.execute(
+        update(OutboundAttempt)
+        .where(which, OutboundAttempt.state == AttemptState.DUE.value)
+        .values(state=AttemptState.SKIPPED.value, outcome=Outcome.STOPPED.value, ended_at=moment)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def undrilled_precincts(session: Session) -> list[Precinct]:
@@ -546,11 +537,10 @@ def _achieved(session: Session, attempt: OutboundAttempt) -> bool:
 
 
 def _round_has_open_attempts(session: Session, round_id: int) -> bool:
-    open_states = (AttemptState.DUE.value, AttemptState.DIALING.value, AttemptState.PLACED.value)
     count = session.scalar(
         select(func.count())
         .select_from(OutboundAttempt)
-        .where(OutboundAttempt.round_id == round_id, OutboundAttempt.state.in_(open_states))
+        .where(OutboundAttempt.round_id == round_id, OutboundAttempt.state.in_(OPEN_STATES))
     )
     return bool(count)
 

@@ -47,7 +47,6 @@ from ivr.voice.twilio_request import (
     retry_url,
     voice_path,
 )
-from models import Mode
 from queues import admission, call_log, counters, election_mode, screening
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
 from queues.publish import publish_drill, publish_report, publish_verification
@@ -304,7 +303,7 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
             # Stamped with the mode now (one GET, on the confirming request only), so a
             # rehearsal's report that reaches a worker after going live is never counted.
             mode = election_mode.current(hotline.redis, hotline.sessions)
-            stamped = replace(event, rehearsal=mode is not Mode.LIVE)
+            stamped = replace(event, rehearsal=election_mode.is_rehearsal(mode))
             publish_report(stamped, hotline.redis, writes.pipe)
             _await_replicas(hotline, writes)
         elif isinstance(event, DrillSubmitted):
