@@ -1,13 +1,13 @@
 """The events a call records: what the flow (or the webhook around it) emits, and the
 decoder the worker reads them back with.
 
-Seven kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
+Eight kinds, each a frozen dataclass that travels as JSON: a report submitted (an rq job
 that must commit exactly once), a held report verified by a callback (an rq job too), a
-block completed (kept so a dropped call can resume), a practice report on the drill line
-(an rq job of its own), a call started, a call ended and a
-caller asking for staff (the call log). `encode` and `decode` are the only way in
-and out, so the web tier and the worker cannot disagree on a field: `decode` checks each
-field's type and raises `MalformedEvent` for anything else.
+callback asked for by a chair's blocked phone (an rq job too), a block completed (kept so
+a dropped call can resume), a practice report on the drill line (an rq job of its own), a
+call started, a call ended and a caller asking for staff (the call log). `encode` and
+`decode` are the only way in and out, so the web tier and the worker cannot disagree on a
+field: `decode` checks each field's type and raises `MalformedEvent` for anything else.
 """
 
 from __future__ import annotations
@@ -121,6 +121,20 @@ class StaffRequested:
 
 
 @dataclass(frozen=True)
+class CallbackRequested:
+    """The chair's registered phone was refused a PIN on a call the carrier did not attest
+    (its wrong PINs used up, by spoofers of the number perhaps): the worker has the hotline
+    call that phone back, where nobody but the chair can answer (queues.outbound)."""
+
+    kind: ClassVar[str] = "callback"
+
+    call_sid: str
+    precinct_id: str
+    chair_phone: str
+    at: str
+
+
+@dataclass(frozen=True)
 class DrillSubmitted:
     """A chair finished a practice report on the drill line (callflows.drill): kept per
     precinct by its own job, in its own table, never as a report."""
@@ -149,9 +163,17 @@ Event = (
     | CallEnded
     | StaffRequested
     | DrillSubmitted
+    | CallbackRequested
 )
 """Every event a call records."""
-FlowEvent = ReportSubmitted | ReportVerified | BlockCompleted | StaffRequested | DrillSubmitted
+FlowEvent = (
+    ReportSubmitted
+    | ReportVerified
+    | BlockCompleted
+    | StaffRequested
+    | DrillSubmitted
+    | CallbackRequested
+)
 """The events the pure call flow emits (the webhook adds the call's start and end)."""
 
 E = TypeVar(
@@ -163,6 +185,7 @@ E = TypeVar(
     CallEnded,
     StaffRequested,
     DrillSubmitted,
+    CallbackRequested,
 )
 
 
@@ -189,6 +212,8 @@ def decode(kind: str, payload: Any) -> Event:
         return decode_as(StaffRequested, payload)
     if kind == DrillSubmitted.kind:
         return decode_as(DrillSubmitted, payload)
+    if kind == CallbackRequested.kind:
+        return decode_as(CallbackRequested, payload)
     raise MalformedEvent(f"no event kind {kind!r}")
 
 

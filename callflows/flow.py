@@ -22,6 +22,7 @@ from callflows import checks, drill, prompts
 from callflows.ballots import Ballot
 from callflows.events import (
     BlockCompleted,
+    CallbackRequested,
     DrillSubmitted,
     FlowEvent,
     ReportSubmitted,
@@ -492,9 +493,12 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
     pin = parse_code(digits, min_length=6, max_length=6)
     if isinstance(pin, EntryError):
         return _invalid(state, ctx, prompts.pin_wrong_length())
-    check = ctx.services.check_pin(state.precinct_id, pin, state.caller, state.attested)
+    # A call the hotline placed to the registered phone counts with attested ones: nobody
+    # but the phone's owner can answer it, so spoofers cannot use up its tries.
+    attested = state.attested or state.reached_by_hotline
+    check = ctx.services.check_pin(state.precinct_id, pin, state.caller, attested)
     if check is PinCheck.NUMBER_BLOCKED:
-        return _end(state, EndReason.NUMBER_BLOCKED, prompts.NUMBER_BLOCKED)
+        return _number_blocked(state, ctx)
     if check is PinCheck.PRECINCT_LOCKED:
         return _end(state, EndReason.PRECINCT_LOCKED, prompts.PRECINCT_LOCKED)
     if check is PinCheck.WRONG:
@@ -515,6 +519,35 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
         return _ask(state, ctx, prompts.THANK_YOU, _resume_offer(progress, ctx))
     _start_report(state, ctx)
     return _ask(state, ctx, prompts.THANK_YOU)
+
+
+def _number_blocked(state: CallState, ctx: Context) -> Turn:
+    """The caller's number may key no more PINs. When it is the precinct's registered chair
+    phone on a call the carrier did not attest, the tries may have been used up by spoofers
+    of that number (the flood of 2020 was pranksters): rather than leave the chair with no
+    way in, the hotline calls the phone back, where only its owner can answer, and counts
+    that call's PINs apart (as attested). Every blocked caller hears the same words, so the
+    answer tells a prankster nothing about whose number they show."""
+    assert state.precinct_id is not None, "the PIN step follows a known precinct"
+    events: tuple[FlowEvent, ...] = ()
+    info = ctx.services.find_precinct(state.precinct_id)
+    if info is not None and not state.drill:
+        trust = report_trust(
+            state.caller,
+            info.chair_phone,
+            state.stir_verstat,
+            reached_by_hotline=state.reached_by_hotline,
+        )
+        if trust is Trust.UNATTESTED:
+            requested = CallbackRequested(
+                call_sid=state.call_sid,
+                precinct_id=state.precinct_id,
+                chair_phone=info.chair_phone,
+                at=ctx.now,
+            )
+            events = (requested,)
+    goodbye = prompts.NUMBER_BLOCKED if state.drill else prompts.NUMBER_BLOCKED_CALL_BACK
+    return _end(state, EndReason.NUMBER_BLOCKED, goodbye, events=events)
 
 
 def _has_figures(progress: Progress) -> bool:

@@ -42,6 +42,11 @@ NUMBER_BLOCKED = (
     "This phone number has keyed too many wrong PINs and cannot enter one tonight. "
     "Please call party staff. Goodbye."
 )
+NUMBER_BLOCKED_CALL_BACK = (
+    "This phone number has keyed too many wrong PINs and cannot enter one on this call. "
+    "If it is the chair's registered phone, the hotline will call it back in a few minutes. "
+    "Otherwise, please call party staff. Goodbye."
+)
 PRECINCT_LOCKED = (
     "This precinct is locked after too many wrong PINs. Please call from the chair's "
     "registered phone, or call party staff. Goodbye."

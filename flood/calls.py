@@ -31,7 +31,12 @@ CALLBACK_SECONDS = (20.0, 60.0)
 """How long a chair whose line dropped takes to call back."""
 REDIAL_SECONDS = (1.0, 5.0)
 """How long a prankster or robot takes to dial again."""
-REFUSALS = (prompts.NUMBER_BLOCKED, prompts.PRECINCT_LOCKED, prompts.PIN_LOCKED_OUT)
+REFUSALS = (
+    prompts.NUMBER_BLOCKED,
+    prompts.NUMBER_BLOCKED_CALL_BACK,
+    prompts.PRECINCT_LOCKED,
+    prompts.PIN_LOCKED_OUT,
+)
 """What a caller hears when the hotline stops them keying a PIN."""
 RECEIPT = prompts.receipt("000000")[0]
 """The sentence that tells a chair their report is in ("Your report is received.")."""

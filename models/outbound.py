@@ -24,6 +24,10 @@ class Purpose(StrEnum):
     """A report held as unverified: did the chair make it? Dialled before any straggler."""
     STRAGGLER = "straggler"
     """The precinct has not reported: offer the chair to report now."""
+    CALLBACK = "callback"
+    """The chair's registered phone used up its PIN tries on calls the carrier did not attest
+    (spoofers of the number, perhaps): call it back, where only the chair can answer, and
+    offer to take the report. Dialled with verifications, before any straggler."""
     REMINDER = "reminder"
     """Before the night, the chair has no drill that matched: remind them to call the drill
     line (say its number, or leave it on their voicemail)."""

@@ -22,7 +22,7 @@ CONTEXT_TTL_SECONDS = 24 * 3600
 class CallContext:
     attempt_id: int
     purpose: str
-    """models.Purpose: "verify" or "straggler"."""
+    """models.Purpose: "verify", "callback", "straggler" or "reminder"."""
     precinct_id: str
     to_number: str
     """The chair's registered phone the call goes to (E.164)."""

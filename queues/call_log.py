@@ -47,6 +47,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from callflows.events import (
     BlockCompleted,
+    CallbackRequested,
     CallEnded,
     CallStarted,
     DrillSubmitted,
@@ -280,7 +281,9 @@ def _parse(data: dict[str, str]) -> LoggedEvent:
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
         raise MalformedEvent(f"{kind}: payload is not JSON") from error
     event = decode(kind, payload)
-    assert not isinstance(event, ReportSubmitted | ReportVerified | DrillSubmitted)
+    assert not isinstance(
+        event, ReportSubmitted | ReportVerified | DrillSubmitted | CallbackRequested
+    )
     return event
 
 

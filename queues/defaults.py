@@ -41,6 +41,10 @@ CHAIR_PHONE_PIN_FAILURE_LIMIT = 9
 blocked from it: a spoofer of the chair's number gets no more tries than this, and a chair
 who mistypes a few times is never locked out."""
 
+CALLBACKS_PER_PRECINCT = 3
+"""Callbacks a chair's blocked phone may be given in a night (queues.outbound): spoofers who
+block the number again and again cannot have the hotline ring the chair all night."""
+
 PRECINCT_PIN_FAILURE_LIMIT = 10
 """Wrong PINs for one precinct from numbers other than its chair's before it is locked."""
 

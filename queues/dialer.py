@@ -47,6 +47,9 @@ from queues.outbound import (
 
 log = logging.getLogger(__name__)
 
+FIRST_PURPOSES = (Purpose.VERIFY.value, Purpose.CALLBACK.value)
+"""Tries dialled before any other due one: a chair is waiting on each."""
+
 LOCK_SECONDS = 15
 """The dialer's lock lapses this long after its holder stops renewing it."""
 TICK_SECONDS = 0.2
@@ -204,7 +207,8 @@ class Dialer:
             # In rehearsal only staff phones are dialled, whatever path made the try due.
             mode = election_mode.stored(session, share_lock=True)
             allowed = self.config.rehearsal_phones if election_mode.is_rehearsal(mode) else None
-            # Verification callbacks first: a chair's held report waits on them.
+            # Verifications and callbacks first: a chair's held report, or a chair whose
+            # own phone is blocked, waits on them.
             candidates = session.scalars(
                 select(OutboundAttempt)
                 .where(
@@ -212,7 +216,7 @@ class Dialer:
                     OutboundAttempt.due_at <= now,
                 )
                 .order_by(
-                    (OutboundAttempt.purpose != Purpose.VERIFY.value),
+                    OutboundAttempt.purpose.not_in(FIRST_PURPOSES),
                     OutboundAttempt.due_at,
                     OutboundAttempt.id,
                 )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, Exists, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from callflows.events import ReportVerified
+from callflows.events import CallbackRequested, ReportVerified
 from models import (
     AttemptState,
     AuditEvent,
@@ -29,6 +29,7 @@ from models import (
 from models.outbound import FINAL_CALL_STATUSES, OPEN_STATES
 from queues import election_mode
 from queues.assessment import assess
+from queues.defaults import CALLBACKS_PER_PRECINCT, PIN_FAILURE_WINDOW_SECONDS
 
 MACHINE = "machine"
 """The prefix of every `AnsweredBy` that is not a person (machine_start, machine_end_beep...)."""
@@ -339,6 +340,59 @@ def request_verification(session: Session, report: Report, now: datetime | None 
             rehearsal=report.rehearsal,
         )
     )
+
+
+def request_callback(
+    session: Session, requested: CallbackRequested, now: datetime | None = None
+) -> str:
+    """Queue a call to a chair's registered phone that was refused a PIN on a call the
+    carrier did not attest (callflows.flow `_number_blocked`); returns what was done, for
+    the job's log: "queued", or why not. One callback open at a time per precinct, and
+    CALLBACKS_PER_PRECINCT in a night, however often spoofers of the number get it blocked."""
+    moment = now or utcnow()
+    # The precinct's row lock serializes two requests for one precinct across workers.
+    precinct = session.scalars(
+        select(Precinct).where(Precinct.precinct_id == requested.precinct_id).with_for_update()
+    ).one_or_none()
+    if precinct is None or precinct.chair_phone != requested.chair_phone:
+        return "phone_changed"
+    if precinct_has_reported(session, requested.precinct_id):
+        return "reported"
+    night = moment - timedelta(seconds=PIN_FAILURE_WINDOW_SECONDS)
+    callbacks = list(
+        session.scalars(
+            select(OutboundAttempt.state).where(
+                OutboundAttempt.precinct_id == requested.precinct_id,
+                OutboundAttempt.purpose == Purpose.CALLBACK.value,
+                OutboundAttempt.try_number == 1,
+                OutboundAttempt.created_at >= night,
+            )
+        )
+    )
+    if any(state in OPEN_STATES for state in callbacks):
+        return "already_queued"
+    if len(callbacks) >= CALLBACKS_PER_PRECINCT:
+        return "limit"
+    session.add(
+        OutboundAttempt(
+            purpose=Purpose.CALLBACK.value,
+            precinct_id=requested.precinct_id,
+            to_number=requested.chair_phone,
+            due_at=moment,
+            created_at=moment,
+            rehearsal=_in_rehearsal(session),
+        )
+    )
+    session.add(
+        AuditEvent(
+            actor="worker",
+            action="outbound.callback_requested",
+            subject=f"precinct:{requested.precinct_id}",
+            detail={"call_sid": requested.call_sid, "callback": len(callbacks) + 1},
+            note="the chair's phone was blocked from keying a PIN on an unattested call",
+        )
+    )
+    return "queued"
 
 
 def skip_reason(

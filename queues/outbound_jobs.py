@@ -1,5 +1,6 @@
 """The rq jobs through which calls the hotline placed report back: Twilio's status
-callbacks, the answering-machine verdict, and a chair's answer on a verification call.
+callbacks, the answering-machine verdict, a chair's answer on a verification call, and a
+chair's blocked phone asking to be called back.
 
 The webhooks queue them (they never write the database); each is safe to run twice.
 """
@@ -16,7 +17,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from callflows.events import ReportVerified, decode_as
+from callflows.events import CallbackRequested, ReportVerified, decode_as
 from callflows.flow import report_id_for
 from models import ReportStatus
 from models.outbound import FINAL_CALL_STATUSES
@@ -83,6 +84,16 @@ def record_amd(attempt_id: int, call_sid: str, answered_by: str) -> None:
     if machine:
         # A failure raises, and rq retries the job: the greeting is over, the message waits.
         telephony.redirect(call_sid, config.voicemail_url(attempt_id))
+
+
+def call_back(payload: dict[str, Any]) -> str:
+    """A chair's registered phone was blocked from keying a PIN on an unattested call:
+    queue a call to it (the dialer places it, before any straggler)."""
+    requested = decode_as(CallbackRequested, payload)
+    with runtime.sessions().begin() as session:
+        done = outbound.request_callback(session, requested)
+    log.info("callback for precinct %s: %s", requested.precinct_id, done)
+    return done
 
 
 def settle(payload: dict[str, Any]) -> str:

@@ -14,7 +14,13 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from callflows.events import DrillSubmitted, ReportSubmitted, ReportVerified, encode
+from callflows.events import (
+    CallbackRequested,
+    DrillSubmitted,
+    ReportSubmitted,
+    ReportVerified,
+    encode,
+)
 from queues.defaults import (
     DRILLS_QUEUE,
     FAILURE_TTL_SECONDS,
@@ -76,6 +82,19 @@ def publish_verification(
         connection,
         pipeline,
         job_id=verification_job_id(verified.call_sid),
+    )
+
+
+def publish_callback(
+    requested: CallbackRequested, connection: Redis, pipeline: Pipeline | None = None
+) -> None:
+    """Queue a chair's blocked phone's request to be called back, once per call."""
+    publish_outbound(
+        "queues.outbound_jobs.call_back",
+        (encode(requested),),
+        connection,
+        pipeline,
+        job_id=f"callback-{requested.call_sid}",
     )
 
 

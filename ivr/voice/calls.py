@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from callflows import prompts
 from callflows.events import (
+    CallbackRequested,
     CallEnded,
     CallStarted,
     DrillSubmitted,
@@ -49,7 +50,12 @@ from ivr.voice.twilio_request import (
 )
 from queues import admission, call_log, counters, election_mode, screening
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
-from queues.publish import publish_drill, publish_report, publish_verification
+from queues.publish import (
+    publish_callback,
+    publish_drill,
+    publish_report,
+    publish_verification,
+)
 from queues.screening import Action, Caller, Decision, LiveState
 
 log = logging.getLogger(__name__)
@@ -310,6 +316,8 @@ def _publish_events(hotline: Hotline, turn: Turn, writes: Writes) -> None:
             publish_drill(event, hotline.redis, writes.pipe)
         elif isinstance(event, ReportVerified):
             publish_verification(event, hotline.redis, writes.pipe)
+        elif isinstance(event, CallbackRequested):
+            publish_callback(event, hotline.redis, writes.pipe)
         else:
             if isinstance(event, StaffRequested):
                 counters.add_event(writes.pipe, "staff_requests")

@@ -464,3 +464,46 @@ def test_a_worker_killed_mid_round_loses_no_try_and_dials_nobody_twice(
     assert adopted.call_sid == first.sid
     assert {a.call_sid for a in kept} == {call.sid for call in created}
     assert {p: r.status for p, r in reports(hotline).items()} == dict.fromkeys(phones, "committed")
+
+
+def test_a_chair_phone_spoofers_blocked_is_called_back_and_its_report_commits(
+    runner: FlaskCliRunner,
+    hotline: Hotline,
+    redis_server: RedisServer,
+    database_url: str,
+    twilio: RestStandIn,
+    tmp_path: Path,
+) -> None:
+    (sheet,) = clean_worksheets(1, hotline.ballot)
+    phone = chair_phone(1)
+    pins = import_precincts(
+        runner, tmp_path, counties=(sheet.county,), chair_phones={sheet.precinct_id: phone}
+    )
+    pin = pins[sheet.precinct_id]
+    twilio.callees[phone] = AnsweringChair(reporting_chair(sheet, pin, hotline.ballot))
+    wrong_pin = f"{(int(pin) + 1) % 1_000_000:06d}"
+    spoofer = keypad({"precinct": sheet.precinct_id, "pin": wrong_pin})
+    with hotline_stack(database_url, redis_server.url, twilio.base_url, tmp_path / "logs") as stack:
+        # Pranksters showing the chair's number (unattested) use up its tries: 3 calls of 3.
+        for _ in range(3):
+            Softphone(
+                HttpTransport(),
+                f"{stack.base_url}/voice",
+                AUTH_TOKEN,
+                from_number=phone,
+                to_number=DEV_HOTLINE_NUMBER,
+            ).call(spoofer)
+        # Then the real chair calls from that phone, with the right PIN.
+        heard = call_in(stack, phone, sheet, pin, hotline.ballot)
+        assert "the hotline will call it back" in heard
+        wait_for(lambda: sheet.precinct_id in reports(hotline), 120, "the report on the callback")
+        wait_for(lambda: round_over(hotline), 60, "the callback to end")
+        twilio.wait_until_idle(timeout=60)
+
+    (call,) = twilio.created_calls
+    assert call.to == phone
+    (attempt,) = tries(hotline)
+    assert attempt.purpose == Purpose.CALLBACK and attempt.call_sid == call.sid
+    # On a call the hotline placed to the registered phone, the report is verified.
+    report = reports(hotline)[sheet.precinct_id]
+    assert report.status == "committed" and report.call_sid == call.sid

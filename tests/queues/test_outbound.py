@@ -16,7 +16,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from callflows.events import ReportSubmitted, ReportVerified
+from callflows.events import CallbackRequested, ReportSubmitted, ReportVerified
 from ivr.hotline import Hotline
 from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER
 from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
@@ -32,7 +32,7 @@ from models import (
     Report,
 )
 from queues import jobs, outbound, runtime
-from queues.defaults import OUTBOUND_QUEUE
+from queues.defaults import CALLBACKS_PER_PRECINCT, OUTBOUND_QUEUE
 from queues.dialer import OutboundConfig, Telephony
 from queues.outbound import RetryPolicy
 from queues.publish import publish_outbound, publish_report, queue
@@ -455,3 +455,59 @@ def test_two_starts_at_once_make_one_round(hotline: Hotline, adair: dict[str, st
     assert sorted(outcomes) == ["refused", "started"]
     with hotline.sessions() as session:
         assert len(session.scalars(select(OutboundRound)).all()) == 1
+
+
+def _callback_requested(precinct_id: str = "948200", call: int = 1) -> CallbackRequested:
+    return CallbackRequested(
+        call_sid=f"CA{call:032d}",
+        precinct_id=precinct_id,
+        chair_phone=PHONES[precinct_id],
+        at=NOW.isoformat(),
+    )
+
+
+def _end_try(hotline: Hotline, attempt_id: int) -> None:
+    with hotline.sessions.begin() as session:
+        attempt = session.get(OutboundAttempt, attempt_id)
+        assert attempt is not None
+        attempt.state = AttemptState.ENDED.value
+        attempt.outcome = Outcome.NO_ANSWER.value
+
+
+def test_a_blocked_chair_phone_gets_one_callback_at_a_time_and_a_few_a_night(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    done = []
+    for call in range(1, 3 + CALLBACKS_PER_PRECINCT * 2):
+        with hotline.sessions.begin() as session:
+            done.append(outbound.request_callback(session, _callback_requested(call=call), NOW))
+        tries = attempts(hotline)
+        if done[-1] == "queued":
+            _end_try(hotline, tries[-1].id)  # unanswered: the next request may queue again
+    assert done.count("queued") == CALLBACKS_PER_PRECINCT
+    assert done[CALLBACKS_PER_PRECINCT:] == ["limit"] * (len(done) - CALLBACKS_PER_PRECINCT)
+    tries = attempts(hotline)
+    assert [(a.purpose, a.precinct_id, a.to_number, a.round_id) for a in tries] == [
+        (Purpose.CALLBACK, "948200", PHONES["948200"], None)
+    ] * CALLBACKS_PER_PRECINCT
+    with hotline.sessions() as session:
+        audited = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "outbound.callback_requested")
+        ).all()
+        assert [event.detail["callback"] for event in audited] == [1, 2, 3]
+
+
+def test_a_callback_is_not_queued_twice_nor_for_a_precinct_that_reported(
+    hotline: Hotline, adair: dict[str, str]
+) -> None:
+    with hotline.sessions.begin() as session:
+        assert outbound.request_callback(session, _callback_requested(call=1), NOW) == "queued"
+        assert (
+            outbound.request_callback(session, _callback_requested(call=2), NOW) == "already_queued"
+        )
+    jobs.commit_report(payload())  # 948199 has reported
+    with hotline.sessions.begin() as session:
+        assert outbound.request_callback(session, _callback_requested("948199"), NOW) == "reported"
+        moved = dataclasses.replace(_callback_requested("948201"), chair_phone="+15155550999")
+        assert outbound.request_callback(session, moved, NOW) == "phone_changed"
+    assert len(attempts(hotline)) == 1
