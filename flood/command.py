@@ -270,6 +270,8 @@ def _stack_options(opts: dict[str, Any], spec: ScenarioSpec) -> StackOptions:
         ivr_capacity=opts["ivr_capacity"],
         hold_max=opts["hold_max"],
         ballot=spec.ballot,
+        # The night itself is live; a rehearsal scenario switches live at its end.
+        live=not spec.rehearsal,
     )
 
 

@@ -53,13 +53,14 @@ class StoredReport:
     caller: str
     status: str
     figures: dict[str, list[int]]
+    call_sid: str = ""
 
 
 def stored_reports(session: Session) -> list[StoredReport]:
     """Every report in the database (committed, flagged, quarantined, duplicate, ...)."""
     reports = session.scalars(select(Report).options(joinedload(Report.precinct)))
     return [
-        StoredReport(r.precinct.precinct_id, r.caller, str(r.status), dict(r.figures))
+        StoredReport(r.precinct.precinct_id, r.caller, str(r.status), dict(r.figures), r.call_sid)
         for r in reports
     ]
 
@@ -111,8 +112,12 @@ class Correctness:
     awaiting_verification: list[str]
     """Precincts whose unattested chair's report is held, as it must be, until verified."""
     chairs_wrongly_blocked: list[str]
+    """Chairs refused (busy, rejected, a PIN refused) who got no report in at all."""
     chairs_held: list[str]
     chairs_without_receipt: list[str]
+    chairs_called_back: list[str] = field(default_factory=list)
+    """Chairs whose report came on a call the hotline placed to their phone (a callback
+    after spoofers of their number used up its PIN tries: queues.outbound)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -154,6 +159,7 @@ class Correctness:
             "chairs_wrongly_blocked": self.chairs_wrongly_blocked,
             "chairs_held": self.chairs_held,
             "chairs_without_receipt": self.chairs_without_receipt,
+            "chairs_called_back": self.chairs_called_back,
             "notes": self.notes,
         }
 
@@ -163,14 +169,19 @@ def check(
     reports: Iterable[StoredReport],
     calls: Iterable[CallSummary],
     table: PrecinctTable,
+    placed: frozenset[str] = frozenset(),
 ) -> Correctness:
-    """Classify every chair's outcome and count everything else that was stored."""
+    """Classify every chair's outcome and count everything else that was stored; `placed`
+    holds the SIDs of the calls the hotline placed (flood.callbacks)."""
     phones = {chair.precinct_id: chair.phone for chair in chairs}
     by_chair: dict[str, list[StoredReport]] = {}
     prank_reports: Counter[str] = Counter()
+    called_back: set[str] = set()
     for report in reports:
         if phones.get(report.precinct_id) == report.caller:
             by_chair.setdefault(report.precinct_id, []).append(report)
+            if report.call_sid in placed:
+                called_back.add(report.precinct_id)
         else:
             prank_reports[report.status] += 1
     verdicts: Counter[str] = Counter()
@@ -178,7 +189,8 @@ def check(
     awaiting = []
     expected_flagged = 0
     for chair in chairs:
-        verdict = judge(chair, by_chair.get(chair.precinct_id, []), table)
+        reached = chair.precinct_id in called_back
+        verdict = judge(chair, by_chair.get(chair.precinct_id, []), table, reached)
         expected_flagged += verdict.expected == "flagged"
         verdicts[verdict.verdict] += 1
         if verdict.verdict == MISMATCH:
@@ -193,18 +205,30 @@ def check(
         expected_flagged=expected_flagged,
         prank_reports=prank_reports,
         awaiting_verification=sorted(awaiting),
-        chairs_wrongly_blocked=blocked,
+        # A chair refused on their own calls whose report came on the hotline's callback
+        # got in as designed; any other refused chair was wrongly blocked.
+        chairs_wrongly_blocked=[pid for pid in blocked if pid not in called_back],
         chairs_held=held,
-        chairs_without_receipt=[pid for pid in without_receipt if pid in phones],
+        chairs_without_receipt=[
+            pid for pid in without_receipt if pid in phones and pid not in called_back
+        ],
+        chairs_called_back=sorted(called_back),
     )
 
 
-def judge(chair: Chair, reports: Sequence[StoredReport], table: PrecinctTable) -> ChairVerdict:
-    """One chair's verdict from the reports made from their phone."""
+def judge(
+    chair: Chair,
+    reports: Sequence[StoredReport],
+    table: PrecinctTable,
+    called_back: bool = False,
+) -> ChairVerdict:
+    """One chair's verdict from the reports made from their phone (`called_back`: one came
+    on a call the hotline placed to it, which vouches for the phone as attestation does)."""
     sheet, ballot = chair.sheet, chair.ballot
     findings = worksheet_findings(sheet, ballot, table)
     # Unattested, the chair's report is held whatever its figures (before any check of them).
-    expected = "unverified" if not chair.attested else "flagged" if findings else "committed"
+    vouched = chair.attested or called_back
+    expected = "unverified" if not vouched else "flagged" if findings else "committed"
     worksheet = {block: sheet.block(ballot, block) for block in BLOCKS}
 
     def verdict(name: str, detail: str = "") -> ChairVerdict:

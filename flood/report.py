@@ -386,6 +386,9 @@ def _section_correctness(data: dict[str, Any]) -> list[str]:
         f"not held: {result['prank_reports_not_held']}",
         f"- Chairs wrongly blocked: {len(result['chairs_wrongly_blocked'])}"
         f" {result['chairs_wrongly_blocked'][:20] or ''}",
+        f"- Chairs whose report came on the hotline's callback (spoofers of their number "
+        f"used up its PIN tries): {len(result.get('chairs_called_back', []))}"
+        f" {result.get('chairs_called_back', [])[:20] or ''}",
         f"- Chairs held: {len(result['chairs_held'])}; chairs never given a receipt: "
         f"{len(result['chairs_without_receipt'])} {result['chairs_without_receipt'][:20] or ''}",
     ]

@@ -12,7 +12,7 @@ import logging
 import random
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from redis import Redis
 
 from callflows.ballots import Ballot, load_ballot
 from flood.baseline import Throughput, serving_bare_app
+from flood.callbacks import answer_as, callback_line, called_back
 from flood.correctness import Correctness, check, load_precinct_table, stored_reports
 from flood.dispatch import Dispatcher, LineConfig
 from flood.machine import machine_facts
@@ -32,11 +33,13 @@ from flood.probe import saturate
 from flood.rehearsal import afterwards, require_rehearsal
 from flood.report import RunFacts, write_report
 from flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
+from flood.servers import free_port
 from flood.stack import StackOptions, local_stack
 from flood.swarm import run_swarm, run_worker
 from flood.worksheets import load_worksheets
 from ivr.results import export_rows, to_json
 from models import Mode, make_engine, make_session_factory
+from softphone.rest import RestStandIn
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,9 @@ class Target:
     database_url: str | None = None
     redis_url: str | None = None
     description: str = ""
+    callbacks: RestStandIn | None = field(default=None, repr=False)
+    """The Twilio REST stand-in the hotline places its calls through (a started stack's),
+    where the plan's chairs answer (flood.callbacks); None: the hotline places none here."""
 
 
 def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> dict[str, Any]:
@@ -72,6 +78,8 @@ def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> 
         len(plan.chairs), len(plan.drills), len(plan.pranks), sum(p.calls for p in plan.pranks),
         spec.duration, spec.profile,
     )  # fmt: skip
+    if target.callbacks is not None:
+        answer_as(target.callbacks, plan.chairs)
     redis = Redis.from_url(target.redis_url) if target.redis_url else None
     sampler = MetricsSampler(redis) if redis else None
     sampler_greenlet = gevent.spawn(sampler.run) if sampler else None
@@ -102,7 +110,10 @@ def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> 
         facts.samples = sampler.samples
         facts.hotline_counters = screening_and_totals(redis)
     if target.database_url:
-        facts.correctness = _correctness(plan, result.log.calls, target.database_url, options.out)
+        placed = called_back(target.callbacks) if target.callbacks is not None else frozenset()
+        facts.correctness = _correctness(
+            plan, result.log.calls, target.database_url, options.out, placed
+        )
     if mode is not None:
         _rehearsal_afterwards(facts, plan, mode, target)
         if stack is not None and options.baseline_seconds > 0:
@@ -141,10 +152,15 @@ def serve_as_worker(pins_file: Path, auth_token: str, master_host: str, master_p
 
 @contextlib.contextmanager
 def started_stack(stack: StackOptions, out: Path) -> Iterator[Target]:
-    """`--start-stack`: the local hotline as the target (its data in a private temp folder)."""
+    """`--start-stack`: the local hotline as the target (its data in a private temp folder),
+    placing its calls through the REST stand-in (flood.callbacks) on a port chosen first,
+    since the hotline's processes are told it as they start."""
+    port = free_port()
+    stack = replace(stack, twilio_api_base_url=f"http://127.0.0.1:{port}")
     with (
         tempfile.TemporaryDirectory(prefix="hotline-flood-") as workdir,
         local_stack(stack, Path(workdir), out / "logs") as running,
+        callback_line(running.auth_token, port) as callbacks,
     ):
         yield Target(
             base_url=running.base_url,
@@ -159,6 +175,7 @@ def started_stack(stack: StackOptions, out: Path) -> Iterator[Target]:
                 f"{'PostgreSQL' if 'postgresql' in running.database_url else 'the given database'}"
                 f", IVR capacity {stack.ivr_capacity or 'default'}"
             ),
+            callbacks=callbacks,
         )
 
 
@@ -184,7 +201,9 @@ def _plan_counts(plan: Plan, ballot: Ballot) -> dict[str, int]:
     }
 
 
-def _correctness(plan: Plan, calls: Any, database_url: str, out: Path) -> Correctness:
+def _correctness(
+    plan: Plan, calls: Any, database_url: str, out: Path, placed: frozenset[str]
+) -> Correctness:
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -193,7 +212,7 @@ def _correctness(plan: Plan, calls: Any, database_url: str, out: Path) -> Correc
             (out / "results.json").write_text(to_json(export_rows(session)))
     finally:
         engine.dispose()
-    return check(plan.chairs, reports, calls, load_precinct_table())
+    return check(plan.chairs, reports, calls, load_precinct_table(), placed)
 
 
 def _throughput(

@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from flood.servers import (
     RedisServer,
@@ -52,6 +51,13 @@ class StackOptions:
     """The web tier's WSGI server (`hotline serve --server`)."""
     cpus: tuple[int, ...] | None = None
     """Pin Redis, the web tier and the workers to these CPUs (None: wherever the OS likes)."""
+    twilio_api_base_url: str | None = None
+    """The Twilio REST stand-in the hotline places its calls through (flood.callbacks), or
+    None for a hotline that places none. Production refuses a stand-in, so the hotline
+    then runs in the test profile, which differs only in the defaults it allows."""
+    live: bool = False
+    """Switch the prepared hotline live (`hotline mode live`), as on the night: a new
+    database starts in rehearsal, where the hotline dials only staff phones."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ def hotline_environment(options: StackOptions, base_url: str, workdir: Path) -> 
     }
     if options.ivr_capacity is not None:
         env["HOTLINE_IVR_CAPACITY"] = str(options.ivr_capacity)
+    if options.twilio_api_base_url:
+        env["HOTLINE_PROFILE"] = "test"
+        env["TWILIO_API_BASE_URL"] = options.twilio_api_base_url
     if options.hold_max is not None:
         env["HOTLINE_HOLD_MAX"] = str(options.hold_max)
     return env
@@ -108,24 +117,14 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
             "REDIS_URL": redis_url,
         }
         pins_file = workdir / "pins.csv"
-        prepare = [HOTLINE, "flood", "--prepare", "--pins-out", str(pins_file)]
-        with (logs / "prepare.log").open("w") as out:
-            subprocess.run(
-                [*prepare, "--ballot", options.ballot], env=env, stdout=out, stderr=out, check=True
-            )
-        web = [
-            HOTLINE, "serve", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(options.web_workers), "--threads", str(options.threads),
-            "--server", options.server,
-        ]  # fmt: skip
-        pids["web"] = started.enter_context(_process(web, env, logs / "web.log", options.cpus))
-        worker = [HOTLINE, "worker"]
-        if options.rq_nice:
-            worker = ["nice", "-n", str(options.rq_nice), *worker]
+        prepare_hotline(env, pins_file, options.ballot, logs, live=options.live)
+        web = web_command(options, port)
+        pids["web"] = started.enter_context(child_process(web, env, logs / "web.log", options.cpus))
+        worker = worker_command(options)
         for index in range(options.rq_workers):
             log_file = logs / f"worker{index}.log"
             pids[f"worker{index}"] = started.enter_context(
-                _process(worker, env, log_file, options.cpus)
+                child_process(worker, env, log_file, options.cpus)
             )
         wait_for_port(port, timeout=60)
         yield Stack(
@@ -147,27 +146,83 @@ def _start_redis(
     return server.url
 
 
+def prepare_hotline(
+    env: dict[str, str], pins_file: Path, ballot: str, logs: Path, *, live: bool = False
+) -> None:
+    """`hotline flood --prepare` against the hotline `env` names (output in prepare.log);
+    with `live`, then `hotline mode live`."""
+    prepare = [HOTLINE, "flood", "--prepare", "--pins-out", str(pins_file), "--ballot", ballot]
+    with (logs / "prepare.log").open("w") as out:
+        subprocess.run(prepare, env=env, stdout=out, stderr=out, check=True)
+        if live:
+            switch = [HOTLINE, "mode", "live", "--by", "flood"]
+            subprocess.run(switch, env=env, stdout=out, stderr=out, check=True)
+
+
+def web_command(options: StackOptions, port: int) -> list[str]:
+    """`hotline serve` on 127.0.0.1:`port`, as `options` size it."""
+    return [
+        HOTLINE, "serve", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(options.web_workers), "--threads", str(options.threads),
+        "--server", options.server,
+    ]  # fmt: skip
+
+
+def worker_command(options: StackOptions) -> list[str]:
+    """`hotline worker`, at `options.rq_nice` if set."""
+    worker = [HOTLINE, "worker"]
+    if options.rq_nice:
+        worker = ["nice", "-n", str(options.rq_nice), *worker]
+    return worker
+
+
+def spawn(
+    args: list[str],
+    env: dict[str, str],
+    log_file: Path,
+    cpus: tuple[int, ...] | None = None,
+    *,
+    append: bool = False,
+    own_group: bool = False,
+) -> subprocess.Popen[bytes]:
+    """A child process with its output in `log_file` (appended to with `append`, for a
+    process started again), on `cpus` with every process it starts; with `own_group`, in a
+    process group of its own (its PGID is its PID), so that it and every process it starts
+    (gunicorn's workers, rq's work horse) can be killed at once, as a lost machine is."""
+    with log_file.open("a" if append else "w") as out:
+        # The child has its own copy of the file descriptor: ours may close.
+        return subprocess.Popen(
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=pinned_to(cpus),
+            process_group=0 if own_group else None,
+        )
+
+
 @contextlib.contextmanager
-def _process(
+def child_process(
     args: list[str], env: dict[str, str], log_file: Path, cpus: tuple[int, ...] | None = None
 ) -> Iterator[int]:
-    """A child process with its output in `log_file` (on `cpus`, with every process it
-    starts); yields its PID; terminated (then killed) afterwards."""
-    with log_file.open("w") as out:
-        process = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=pinned_to(cpus)
-        )
-        try:
-            yield process.pid
-        finally:
-            _stop(process, out)
+    """A child process (`spawn`); yields its PID; terminated (then killed) afterwards."""
+    process = spawn(args, env, log_file, cpus)
+    try:
+        yield process.pid
+    finally:
+        stop_process(process, log_file)
 
 
-def _stop(process: subprocess.Popen[bytes], out: IO[str]) -> None:
+def stop_process(process: subprocess.Popen[bytes], log_file: Path | None = None) -> None:
+    """SIGTERM, then SIGKILL after STOP_SECONDS (noted in `log_file`); by its PID."""
+    if process.poll() is not None:
+        return
     process.terminate()
     try:
         process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        out.write(f"not stopped after {STOP_SECONDS} s: killed\n")
+        if log_file is not None:
+            with log_file.open("a") as out:
+                out.write(f"not stopped after {STOP_SECONDS} s: killed\n")
         process.kill()
         process.wait()

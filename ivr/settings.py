@@ -113,6 +113,10 @@ class Settings:
     redis_wait_timeout_ms: int = 1500
     """How long a confirming request waits for those acknowledgements before the chair is
     asked to hold and the step is tried again."""
+    public_fallback_base_url: str = ""
+    """A second entry point to the same web nodes (a second load balancer), where Twilio's
+    fallback URL points (`hotline twilio configure`); requests signed for it are accepted
+    too. "" (the default): the fallback URL is on PUBLIC_BASE_URL."""
 
     @property
     def drill_line_closes_at(self) -> datetime | None:
@@ -200,6 +204,7 @@ class Settings:
             redis_sentinel_master=env.get("REDIS_SENTINEL_MASTER", "").strip() or "hotline",
             redis_min_replicas_ack=_replicas(env, "REDIS_MIN_REPLICAS_ACK"),
             redis_wait_timeout_ms=_whole(env, "REDIS_WAIT_TIMEOUT_MS", 1500, maximum=5000),
+            public_fallback_base_url=env.get("PUBLIC_FALLBACK_BASE_URL", "").strip().rstrip("/"),
         )
 
 

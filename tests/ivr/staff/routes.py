@@ -11,6 +11,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.logout",
         "public.home",
         "public.healthz",
+        "public.healthz_call_path",
         "public.results_json",
         "public.metrics",  # a staff login or the bearer token: tested on its own
     }
