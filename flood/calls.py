@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from callflows import prompts
 from flood.personas import Chair, Prank
 from softphone import (
+    APPLICATION_ERROR,
     BUSY,
     REJECTED,
     Answer,
@@ -28,7 +29,7 @@ from softphone import (
 HUMAN_REACTION_SECONDS = (0.5, 1.5)
 """A chair's pause before keying at each prompt: finding the figure on the worksheet."""
 CALLBACK_SECONDS = (20.0, 60.0)
-"""How long a chair whose line dropped takes to call back."""
+"""How long a chair whose line dropped (or whom the hotline cut off) takes to call back."""
 REDIAL_SECONDS = (1.0, 5.0)
 """How long a prankster or robot takes to dial again."""
 REFUSALS = (
@@ -103,6 +104,8 @@ class CallSummary:
     """The caller heard that their number or the precinct may not key a PIN."""
     receipt: bool
     """The caller heard "Your report is received."."""
+    retries: int = 0
+    """Requests repeated under the URLs' connection overrides (softphone.overrides)."""
 
     @staticmethod
     def of(result: CallResult) -> CallSummary:
@@ -129,6 +132,7 @@ class CallSummary:
             application_errors=record.application_errors,
             refused_pin=any(refusal in spoken for refusal in REFUSALS),
             receipt=RECEIPT in spoken,
+            retries=record.retries,
         )
 
 
@@ -173,6 +177,8 @@ def place_calls(
         )
         started_wall, started = time.time(), time.monotonic()
         record = phone.call(answer)
+        if isinstance(caller, Chair) and cut_off(record):
+            caller.cut_off_by_hotline()  # so next_call has them call again, and resume
         yield CallResult(
             persona=persona_of(caller),
             precinct_id=caller.precinct_id if isinstance(caller, Chair) else caller.target_precinct,
@@ -182,6 +188,11 @@ def place_calls(
             wall_seconds=time.monotonic() - started,
             attempt=attempt,
         )
+
+
+def cut_off(record: CallRecord) -> bool:
+    """Whether the call ended in Twilio's application-error hang-up before the receipt."""
+    return record.outcome == APPLICATION_ERROR and RECEIPT not in record.spoken
 
 
 def _thinking(answer: Answer, clock: Clock, rng: random.Random) -> Answer:

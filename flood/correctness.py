@@ -30,6 +30,7 @@ from flood.calls import CallSummary
 from flood.personas import Chair
 from flood.worksheets import PRECINCTS_2020, Worksheet
 from models import Report
+from softphone import APPLICATION_ERROR
 
 COMMITTED_EXACTLY = "committed exactly"
 FLAGGED_AS_EXPECTED = "flagged as expected"
@@ -118,6 +119,9 @@ class Correctness:
     chairs_called_back: list[str] = field(default_factory=list)
     """Chairs whose report came on a call the hotline placed to their phone (a callback
     after spoofers of their number used up its PIN tries: queues.outbound)."""
+    chairs_called_again: list[str] = field(default_factory=list)
+    """Chairs who called again after the hotline cut them off (Twilio's application-error
+    hang-up before a receipt: flood.calls.cut_off); judged, like all, by what is stored."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -160,6 +164,7 @@ class Correctness:
             "chairs_held": self.chairs_held,
             "chairs_without_receipt": self.chairs_without_receipt,
             "chairs_called_back": self.chairs_called_back,
+            "chairs_called_again": self.chairs_called_again,
             "notes": self.notes,
         }
 
@@ -197,6 +202,7 @@ def check(
             mismatches.append(verdict)
         elif verdict.verdict == AWAITING_VERIFICATION:
             awaiting.append(chair.precinct_id)
+    calls = list(calls)
     blocked, held, without_receipt = _chair_calls(calls)
     return Correctness(
         chairs=len(chairs),
@@ -213,6 +219,7 @@ def check(
             pid for pid in without_receipt if pid in phones and pid not in called_back
         ],
         chairs_called_back=sorted(called_back),
+        chairs_called_again=_called_again(calls),
     )
 
 
@@ -254,6 +261,20 @@ def _diff(stored: Mapping[str, list[int]], worksheet: Mapping[str, list[int]]) -
         if stored.get(block) != figures:
             return f"{block}: stored {stored.get(block)}, worksheet {figures}"
     return "same figures"
+
+
+def _called_again(calls: Iterable[CallSummary]) -> list[str]:
+    """Chairs who placed another call after one that the hotline cut off before a receipt."""
+    cut_off_at: dict[str, int] = {}
+    attempts: dict[str, int] = {}
+    for call in calls:
+        if call.persona != "chair":
+            continue
+        attempts[call.precinct_id] = max(attempts.get(call.precinct_id, 0), call.attempt)
+        if call.outcome == APPLICATION_ERROR and not call.receipt:
+            first = cut_off_at.get(call.precinct_id, call.attempt)
+            cut_off_at[call.precinct_id] = min(first, call.attempt)
+    return sorted(pid for pid, attempt in cut_off_at.items() if attempts[pid] > attempt)
 
 
 def _chair_calls(calls: Iterable[CallSummary]) -> tuple[list[str], list[str], list[str]]:

@@ -16,6 +16,9 @@ from callflows.trust import FULL_ATTESTATION
 from flood.worksheets import Worksheet
 from softphone import HANGUP, Answer, GatherPrompt, Keys
 
+MAX_CALL_BACKS = 3
+"""How many times a chair whom the hotline cut off calls again before giving up."""
+
 PRANK_KINDS = (
     "silent",
     "random_keys",
@@ -50,6 +53,9 @@ class Chair:
     reporting on the hotline's number."""
     calls_made: int = 0
     typos: int = 0
+    cut_off: int = 0
+    """Calls that ended in Twilio's "application error" hang-up before the chair heard a
+    receipt: each earns one more call (up to MAX_CALL_BACKS), as a person would make."""
     _fixing: str = ""
 
     def answer(self, prompt: GatherPrompt) -> Keys:
@@ -106,9 +112,13 @@ class Chair:
         """Whether the carrier vouches for the chair's number (so the report commits)."""
         return self.stir_verstat == FULL_ATTESTATION
 
+    def cut_off_by_hotline(self) -> None:
+        """The last call ended in the application-error hang-up, before a receipt."""
+        self.cut_off = min(self.cut_off + 1, MAX_CALL_BACKS)
+
     def next_call(self) -> Answer | None:
         """The answer function for the next call, or None when the chair is done."""
-        if self.calls_made >= (2 if self.drop_at else 1):
+        if self.calls_made >= (2 if self.drop_at else 1) + self.cut_off:
             return None
         self.calls_made += 1
         # `_fixing` is kept: a chair who heard a wrong figure read back just before the line

@@ -146,6 +146,7 @@ def _calls(calls: list[CallSummary]) -> dict[str, Any]:
         "screening_by_persona": {p: dict(c) for p, c in sorted(screening.items())},
         "error_answers": sum(c.error_answers for c in calls),
         "application_errors": sum(c.application_errors for c in calls),
+        "retries": sum(c.retries for c in calls),
         "requests": sum(c.requests for c in calls),
         "starts": [
             [round(c.started, 2), c.persona] for c in sorted(calls, key=lambda c: c.started)
@@ -323,7 +324,8 @@ def _section_calls(data: dict[str, Any]) -> list[str]:
         f"{calls.get('drill_calls', 0):,} drills, "
         f"{calls['prank_calls']:,} prank and robot calls), {calls['requests']:,} requests, "
         f"{calls['error_answers']} error answers, "
-        f"{calls['application_errors']} application errors.",
+        f"{calls['application_errors']} application errors, "
+        f"{calls.get('retries', 0)} retried requests.",
         "",
         "| caller | admitted | held | busy | rejected |",
         "|---|---|---|---|---|",
@@ -389,6 +391,9 @@ def _section_correctness(data: dict[str, Any]) -> list[str]:
         f"- Chairs whose report came on the hotline's callback (spoofers of their number "
         f"used up its PIN tries): {len(result.get('chairs_called_back', []))}"
         f" {result.get('chairs_called_back', [])[:20] or ''}",
+        f"- Chairs who called again after the hotline cut them off (an application error "
+        f"before their receipt): {len(result.get('chairs_called_again', []))}"
+        f" {result.get('chairs_called_again', [])[:20] or ''}",
         f"- Chairs held: {len(result['chairs_held'])}; chairs never given a receipt: "
         f"{len(result['chairs_without_receipt'])} {result['chairs_without_receipt'][:20] or ''}",
     ]

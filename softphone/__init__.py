@@ -31,11 +31,13 @@ from softphone.caller import (
     signature_url,
     voice_step,
 )
+from softphone.overrides import ConnectionOverrides, parse_overrides, strip_fragment
 from softphone.transport import (
     NO_RESPONSE,
     TWILIO_TIMEOUT_SECONDS,
     FlaskClientTransport,
     HttpTransport,
+    TimedTransport,
     Transport,
 )
 from softphone.twiml import TwimlError, UnsupportedTwimlError, parse_twiml
@@ -54,6 +56,7 @@ __all__ = [
     "Answer",
     "CallRecord",
     "Clock",
+    "ConnectionOverrides",
     "Event",
     "FlaskClientTransport",
     "GatherPrompt",
@@ -63,13 +66,16 @@ __all__ = [
     "Keys",
     "Queues",
     "Softphone",
+    "TimedTransport",
     "Transport",
     "TwimlError",
     "UnsupportedTwimlError",
     "gather_digits",
     "keypad",
     "new_sid",
+    "parse_overrides",
     "parse_twiml",
     "signature_url",
+    "strip_fragment",
     "voice_step",
 ]

@@ -3,7 +3,9 @@
 Every request is what Twilio itself would send: a form POST, signed with X-Twilio-Signature,
 to the configured Voice URL or to a URL that the TwiML names (Gather/Enqueue action, Redirect,
 waitUrl), or to the Fallback URL and the status callback. Behaviour follows Twilio's TwiML
-reference; where it is silent, the choice made here is commented.
+reference; where it is silent, the choice made here is commented. A failed request is
+retried as the URL's connection overrides say (softphone.overrides), then the Fallback URL
+is fetched, then the caller hears the application-error message and the call ends.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from twilio.request_validator import RequestValidator
 
-from softphone.transport import Transport
+from softphone.overrides import (
+    ConnectionOverrides,
+    failure_class,
+    parse_overrides,
+    strip_fragment,
+)
+from softphone.transport import TimedTransport, Transport, sent_unanswered
 from softphone.twiml import (
     DTMF_KEYS,
     ERROR_HTTP_RETRIEVAL,
@@ -114,6 +122,7 @@ Keys = str | HangUp | None
 # ("keys", step, keys), ("no-input", step), ("request", url, status, seconds),
 # ("application-error", code, url), ("enqueue", name), ("queue-full", name),
 # ("leave", name), ("hangup",), ("reject", reason), ("limit", what),
+# ("retry", url, failure class, retry number) before each retry of a failed request,
 # ("redirected", url) and ("ended-by-api",) for REST updates of an outbound call.
 Event = tuple[str | int | float | None, ...]
 
@@ -176,6 +185,7 @@ class CallRecord:
     statuses: list[int] = field(default_factory=list)  # every request's, in order; 0: no answer
     requests: int = 0  # every HTTP request made, the status callback included
     application_errors: int = 0  # failed fetches, whether or not a fallback recovered them
+    retries: int = 0  # requests repeated under a URL's connection overrides (rc, rp)
     error_codes: list[int] = field(default_factory=list)
     duration_seconds: float = 0.0
     status_callback_status: int | None = None  # None: no status callback was sent
@@ -677,15 +687,17 @@ class Softphone:
         error = self._try_fetch(fetch.url, fetch.params, wait_document)
         if isinstance(error, tuple):
             return fetch.url, error
-        self._application_error(error, fetch.url)
+        failed_url = strip_fragment(fetch.url)
+        self._application_error(error, failed_url)
         if self.fallback_url and fetch.url != self.fallback_url:
             # Twilio adds ErrorCode and ErrorUrl; the failed request's own parameters (e.g.
-            # Digits) are kept so the fallback can recover the step.
-            params = {**fetch.params, "ErrorCode": str(error), "ErrorUrl": fetch.url}
+            # Digits) are kept so the fallback can recover the step. The fallback is fetched
+            # under its own connection overrides (Twilio's defaults unless it has some).
+            params = {**fetch.params, "ErrorCode": str(error), "ErrorUrl": failed_url}
             fallback = self._try_fetch(self.fallback_url, params, wait_document)
             if isinstance(fallback, tuple):
                 return self.fallback_url, fallback
-            self._application_error(fallback, self.fallback_url)
+            self._application_error(fallback, strip_fragment(self.fallback_url))
         if self._answered_at is None:
             self._answered_at = self.clock.now  # Twilio answers to play the error message
         self._speak(APPLICATION_ERROR_MESSAGE)
@@ -708,18 +720,59 @@ class Softphone:
         return verbs
 
     def _request(self, url: str, params: Mapping[str, str], *, limited: bool) -> tuple[int, str]:
-        if limited and self.record.requests >= self.max_requests:
-            self._event("limit", "requests")
-            raise _CallEnded(REQUEST_LIMIT)
+        """Request `url` as Twilio does under its connection overrides (softphone.overrides):
+        each attempt within the connect and read timeouts, a failed one retried at once while
+        the retry policy names its failure, `rc` allows, and the total time `tt` lasts; the
+        last attempt's answer is returned. The fragment is neither sent nor signed."""
+        overrides = parse_overrides(url)
+        target = strip_fragment(url)
         form = {**self.extra_params, **self._standard_params(), **params}
-        signature = str(self.validator.compute_signature(signature_url(url), form))
+        signature = str(self.validator.compute_signature(signature_url(target), form))
         headers = {"X-Twilio-Signature": signature, "User-Agent": USER_AGENT}
-        started = time.perf_counter()
-        status, body = self.transport.post(url, form, headers)
-        self.record.requests += 1
-        self.record.statuses.append(status)
-        self._event("request", url, status, round(time.perf_counter() - started, 6))
-        return status, body
+        # The budget is wall time: the timeouts are real waits on the network, not call time.
+        budget_ends = time.monotonic() + overrides.total_timeout_ms / 1000
+        retries = 0
+        while True:
+            if limited and self.record.requests >= self.max_requests:
+                self._event("limit", "requests")
+                raise _CallEnded(REQUEST_LIMIT)
+            started = time.perf_counter()
+            status, body = self._send(target, form, headers, overrides, budget_ends)
+            self.record.requests += 1
+            self.record.statuses.append(status)
+            self._event("request", target, status, round(time.perf_counter() - started, 6))
+            failure = failure_class(status, connect_failed=not sent_unanswered(status, body))
+            if (
+                failure is None
+                or not overrides.retries(failure)
+                or retries >= overrides.retry_count
+                or time.monotonic() >= budget_ends
+            ):
+                return status, body
+            retries += 1
+            self.record.retries += 1
+            self._event("retry", target, failure, retries)
+
+    def _send(
+        self,
+        url: str,
+        form: Mapping[str, str],
+        headers: Mapping[str, str],
+        overrides: ConnectionOverrides,
+        budget_ends: float,
+    ) -> tuple[int, str]:
+        """One attempt, its timeouts cut to what is left of the total time; a transport that
+        cannot time out (in-process) just posts."""
+        if not isinstance(self.transport, TimedTransport):
+            return self.transport.post(url, form, headers)
+        left = budget_ends - time.monotonic()
+        return self.transport.post_within(
+            url,
+            form,
+            headers,
+            connect_timeout=max(min(overrides.connect_timeout_ms / 1000, left), 0.001),
+            read_timeout=max(min(overrides.read_timeout_ms / 1000, left), 0.001),
+        )
 
     def _standard_params(self) -> dict[str, str]:
         return {

@@ -36,6 +36,7 @@ from softphone.caller import (
     new_sid,
     signature_url,
 )
+from softphone.overrides import strip_fragment
 from softphone.rest.callees import (
     VOICEMAIL_WAIT_SECONDS,
     AnsweringChair,
@@ -68,7 +69,7 @@ from softphone.rest.resources import (
     MessageState,
     utc_now,
 )
-from softphone.transport import Transport
+from softphone.transport import TimedTransport, Transport
 
 MAX_REQUESTS_PER_CALL = 500
 """The softphone's safety bound on one call's webhook requests."""
@@ -393,11 +394,38 @@ class _CallTransport:
     def post(
         self, url: str, params: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[int, str]:
+        return self._send(url, params, headers, None)
+
+    def post_within(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> tuple[int, str]:
+        """As `post`, within the URL's connection overrides when the inner transport can."""
+        return self._send(url, params, headers, (connect_timeout, read_timeout))
+
+    def _send(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        timeouts: tuple[float, float] | None,
+    ) -> tuple[int, str]:
         self._fetches += 1
         if self.call.voicemail_from == -1 and self.call.record is not None:
             self.call.voicemail_from = len(self.call.record.heard)
-        if self._fetches == 1 and self.call.twiml is not None and url == self.call.url:
+        first = self._fetches == 1 and url == strip_fragment(self.call.url)  # as requested
+        if first and self.call.twiml is not None:
             result = (200, self.call.twiml)
+        elif timeouts is not None and isinstance(self.inner, TimedTransport):
+            connect, read = timeouts
+            result = self.inner.post_within(
+                url, params, headers, connect_timeout=connect, read_timeout=read
+            )
         else:
             result = self.inner.post(url, params, headers)
         if self._fetches == 1 and self.after_first_fetch is not None:

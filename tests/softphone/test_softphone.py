@@ -242,7 +242,9 @@ def test_connection_failure_is_an_application_error() -> None:
         record = Softphone(
             transport, f"http://127.0.0.1:{port}/voice/start", AUTH_TOKEN, from_number=CALLER
         ).call(silent)
-    assert record.statuses == [0]
+    # Twilio's defaults (no connection overrides) retry a connection failure once.
+    assert record.statuses == [0, 0]
+    assert record.retries == 1
     assert record.outcome == APPLICATION_ERROR
     assert record.heard == [APPLICATION_ERROR_MESSAGE]
 
