@@ -90,6 +90,11 @@ class CapacityOptions:
     bare: bool = True
     profile: bool = False
     """Record the web process with py-spy during each kind (flood/web_profile.py)."""
+    redis_replicas: int = 0
+    """Replicas of the stack's Redis."""
+    min_replicas_ack: tuple[int, ...] = (0,)
+    """REDIS_MIN_REPLICAS_ACK values, each measured on a stack of its own in the same run
+    (what a receipt costs when replicas must acknowledge the report first)."""
 
 
 @dataclass
@@ -141,25 +146,32 @@ def measure(options: CapacityOptions, out: Path, command: str) -> CapacityReport
     report = CapacityReport(options=asdict(options), machine=machine_facts(), command=command)
     work = out / "work"
     kinds = [kind for kind in KINDS if kind.name in options.kinds]
+    variants = len(options.min_replicas_ack) > 1
     for server in options.servers:
-        stack_options = StackOptions(
-            database_url=options.database_url,
-            web_workers=1,
-            threads=options.threads,
-            rq_workers=1,
-            rq_nice=options.rq_nice,
-            ivr_capacity=ivr_capacity(options),
-            hold_max=HOLD_MAX,
-            server=server,
-            cpus=options.server_cpus,
-        )
-        with local_stack(stack_options, work / server, out / "logs" / server) as stack:
-            prober = Prober(stack, options, work / server)
-            for kind in kinds:
-                result = prober.run(kind, server)
-                log.info("%s %s: %.0f req/s", server, kind.name, result.per_second)
-                report.results.append(result)
-                _write(report, out)
+        for ack in options.min_replicas_ack:
+            # Each REDIS_MIN_REPLICAS_ACK is a stack of its own, named in the report.
+            label = f"{server}, replica ack {ack}" if variants else server
+            folder = f"{server}-ack{ack}" if variants else server
+            stack_options = StackOptions(
+                database_url=options.database_url,
+                web_workers=1,
+                threads=options.threads,
+                rq_workers=1,
+                rq_nice=options.rq_nice,
+                ivr_capacity=ivr_capacity(options),
+                hold_max=HOLD_MAX,
+                server=server,
+                cpus=options.server_cpus,
+                redis_replicas=options.redis_replicas,
+                min_replicas_ack=ack,
+            )
+            with local_stack(stack_options, work / folder, out / "logs" / folder) as stack:
+                prober = Prober(stack, options, work / folder)
+                for kind in kinds:
+                    result = prober.run(kind, label)
+                    log.info("%s %s: %.0f req/s", label, kind.name, result.per_second)
+                    report.results.append(result)
+                    _write(report, out)
         if options.bare:
             report.results.append(_measure_bare(options, server, work / server, out))
             _write(report, out)

@@ -30,6 +30,21 @@ def _cpu_list(text: str) -> tuple[int, ...]:
     return cpus
 
 
+def _acks(text: str, replicas: int) -> tuple[int, ...]:
+    """The REDIS_MIN_REPLICAS_ACK values to measure: none above the replicas started, or a
+    confirming request would wait for acknowledgements that can never come."""
+    try:
+        acks = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        hint = "--min-replicas-ack"
+        raise click.BadParameter(f"not whole numbers: {text!r}", param_hint=hint) from error
+    if not acks or any(ack < 0 or ack > replicas for ack in acks):
+        raise click.BadParameter(
+            f"each must be from 0 to --replicas ({replicas})", param_hint="--min-replicas-ack"
+        )
+    return acks
+
+
 def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in allowed]
@@ -57,6 +72,19 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
 @click.option("--rq-nice", type=click.IntRange(0, 19), default=0, show_default=True,
               help="Run the worker at this lower CPU priority.")  # fmt: skip
 @click.option("--database-url", help="A PostgreSQL server to create the database on.")
+@click.option(
+    "--replicas",
+    type=click.IntRange(0, 4),
+    default=0,
+    show_default=True,
+    help="Replicas of the stack's Redis.",
+)
+@click.option(
+    "--min-replicas-ack",
+    default="0",
+    show_default=True,
+    help="REDIS_MIN_REPLICAS_ACK values, e.g. 0,1: each measured on its own stack.",
+)
 @click.option("--no-bare", is_flag=True, help="Skip the bare Flask endpoint.")
 @click.option("--profile", is_flag=True, help="Profile the web process with py-spy per kind.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -80,6 +108,8 @@ def capacity_command(**opts: object) -> None:
         database_url=opts["database_url"] or None,  # type: ignore[arg-type]
         bare=not opts["no_bare"],
         profile=bool(opts["profile"]),
+        redis_replicas=int(opts["replicas"]),  # type: ignore[call-overload]
+        min_replicas_ack=_acks(str(opts["min_replicas_ack"]), int(opts["replicas"])),  # type: ignore[call-overload]
     )
     out = opts["out"]
     assert isinstance(out, Path)

@@ -16,7 +16,13 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
-from flood.servers import RedisServer, free_port, redis_server_binary, wait_for_port
+from flood.servers import (
+    RedisServer,
+    free_port,
+    redis_server_binary,
+    wait_for_port,
+    wait_until_replicated,
+)
 
 MASTER_NAME = "hotline"
 DOWN_AFTER_MS = 1000
@@ -110,25 +116,7 @@ class SentinelTopology:
 
     def wait_until_replicated(self, replicas: int, timeout: float = 30.0) -> None:
         """Return once the primary has `replicas` replicas online and in sync."""
-        port = self.primary_port() or self.primary.port
-        client = Redis(port=port, socket_timeout=2)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                info = client.info("replication")
-                online = [
-                    value
-                    for key, value in info.items()
-                    if key.startswith("slave") and isinstance(value, dict)
-                    if value.get("state") == "online"
-                ]
-                if len(online) >= replicas:
-                    return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{len(online)} of {replicas} replicas in sync")
-                time.sleep(0.1)
-        finally:
-            client.close()
+        wait_until_replicated(self.primary_port() or self.primary.port, replicas, timeout)
 
     def server_on(self, port: int) -> RedisServer:
         return next(server for server in self.servers if server.port == port)

@@ -125,6 +125,28 @@ class RedisServer:
         self.start()
 
 
+def wait_until_replicated(port: int, replicas: int, timeout: float = 30.0) -> None:
+    """Return once the Redis primary on `port` has `replicas` replicas online and in sync."""
+    client = Redis(port=port, socket_timeout=2)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            info = client.info("replication")
+            online = [
+                value
+                for key, value in info.items()
+                if key.startswith("slave") and isinstance(value, dict)
+                if value.get("state") == "online"
+            ]
+            if len(online) >= replicas:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(online)} of {replicas} replicas in sync")
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
 def pinned_to(cpus: tuple[int, ...] | None) -> Callable[[], None] | None:
     """A `preexec_fn` that pins a child process (and all it starts) to `cpus`."""
     if cpus is None:

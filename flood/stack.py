@@ -25,6 +25,7 @@ from flood.servers import (
     fresh_postgres_database,
     pinned_to,
     wait_for_port,
+    wait_until_replicated,
 )
 from ivr.server import DEFAULT_SERVER
 
@@ -55,6 +56,10 @@ class StackOptions:
     """The Twilio REST stand-in the hotline places its calls through (flood.callbacks), or
     None for a hotline that places none. Production refuses a stand-in, so the hotline
     then runs in the test profile, which differs only in the defaults it allows."""
+    redis_replicas: int = 0
+    """Replicas of our Redis (not of a given REDIS_URL), for REDIS_MIN_REPLICAS_ACK."""
+    min_replicas_ack: int = 0
+    """REDIS_MIN_REPLICAS_ACK: a receipt only once this many replicas have the report."""
     live: bool = False
     """Switch the prepared hotline live (`hotline mode live`), as on the night: a new
     database starts in rehearsal, where the hotline dials only staff phones."""
@@ -89,6 +94,8 @@ def hotline_environment(options: StackOptions, base_url: str, workdir: Path) -> 
     }
     if options.ivr_capacity is not None:
         env["HOTLINE_IVR_CAPACITY"] = str(options.ivr_capacity)
+    if options.min_replicas_ack:
+        env["REDIS_MIN_REPLICAS_ACK"] = str(options.min_replicas_ack)
     if options.twilio_api_base_url:
         env["HOTLINE_PROFILE"] = "test"
         env["TWILIO_API_BASE_URL"] = options.twilio_api_base_url
@@ -104,7 +111,7 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
     logs.mkdir(parents=True, exist_ok=True)
     pids: dict[str, int] = {}
     with contextlib.ExitStack() as started:
-        redis_url = options.redis_url or _start_redis(started, workdir, options.cpus, pids)
+        redis_url = options.redis_url or _start_redis(started, workdir, options, pids)
         database_url = options.database_url or started.enter_context(
             fresh_postgres_database("hotline_flood")
         )
@@ -134,15 +141,31 @@ def local_stack(options: StackOptions, workdir: Path, logs: Path) -> Iterator[St
 
 
 def _start_redis(
-    started: contextlib.ExitStack, workdir: Path, cpus: tuple[int, ...] | None, pids: dict[str, int]
+    started: contextlib.ExitStack, workdir: Path, options: StackOptions, pids: dict[str, int]
 ) -> str:
+    """Our Redis (AOF, fsync every second) and its `options.redis_replicas` replicas, in
+    sync before the hotline starts; stopped afterwards."""
     directory = workdir / "redis"
     directory.mkdir(exist_ok=True)
-    server = RedisServer(directory, appendfsync="everysec", cpus=cpus)
+    server = RedisServer(directory, appendfsync="everysec", cpus=options.cpus)
     server.start()
     started.callback(server.stop)
     if server.process is not None:
         pids["redis"] = server.process.pid
+    for index in range(options.redis_replicas):
+        replica_directory = workdir / f"redis-replica{index}"
+        replica_directory.mkdir(exist_ok=True)
+        replica = RedisServer(
+            replica_directory,
+            appendonly=False,
+            cpus=options.cpus,
+            extra_args=("--replicaof", "127.0.0.1", str(server.port)),
+        )
+        replica.start()
+        started.callback(replica.stop)
+        if replica.process is not None:
+            pids[f"redis-replica{index}"] = replica.process.pid
+    wait_until_replicated(server.port, options.redis_replicas)
     return server.url
 
 

@@ -62,6 +62,35 @@ def test_capacity_reports_every_kind_of_webhook_and_the_generators_headroom(
     assert "| granian | figure |" in markdown and "Where the web process's time goes" in markdown
 
 
+def test_the_cost_of_a_replica_acknowledgement_is_measured_in_one_run(tmp_path: Path) -> None:
+    out = tmp_path / "capacity"
+    cpus = ["--server-cpus", "0", "--generator-cpus", "1"] if TWO_CORES else []
+    command = [
+        HOTLINE, "capacity", "--seconds", "1", "--rate-bound", "2000", "--kinds", "confirm",
+        "--replicas", "1", "--min-replicas-ack", "0,1", "--no-bare", "--out", str(out), *cpus,
+    ]  # fmt: skip
+    finished = subprocess.run(
+        command, env=os.environ.copy(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    results = json.loads((out / "capacity.json").read_text())["results"]
+    assert [(r["server"], r["kind"]) for r in results] == [
+        ("granian, replica ack 0", "confirm"),
+        ("granian, replica ack 1", "confirm"),
+    ]
+    for result in results:
+        # Every confirmation was answered with its receipt: with ack 1, only once the
+        # replica had the report (a timeout would have answered hold-and-retry instead).
+        assert result["requests"] > 0 and result["errors"] == 0, result["server"]
+        assert result["matched"] == result["requests"] and result["other"] == 0
+        assert "redis-replica0" in result["stack_cpu"]
+    refused = subprocess.run(
+        [HOTLINE, "capacity", "--replicas", "1", "--min-replicas-ack", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "from 0 to --replicas (1)" in refused.stderr
+
+
 def test_the_marker_is_the_next_action_or_the_refusing_verb() -> None:
     gather = (
         '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/voice/pin?n=2" '
