@@ -4,7 +4,7 @@
 VENV    := .venv
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test lint check install clean flood
+.PHONY: run test lint check install clean flood flood-chaos
 
 run: $(STAMP)
 	scripts/run-dev.sh
@@ -25,6 +25,12 @@ install: $(STAMP)
 # 2020 caucus night under 20,000 prank and robot calls; the report goes to reports/iowa2020.
 flood: $(STAMP)
 	$(VENV)/bin/hotline flood --scenario iowa2020 --start-stack --out reports/iowa2020
+
+# The same night on the HA topology, losing a web node, an HAProxy, the Redis primary, a
+# worker mid-commit and PostgreSQL for 30 s along the way (flood/faults.py).
+flood-chaos: $(STAMP)
+	$(VENV)/bin/hotline flood --scenario iowa2020 --start-stack --topology ha --chaos \
+		--out reports/iowa2020-chaos
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh requirements.lock
 	scripts/bootstrap.sh

@@ -29,7 +29,10 @@ from softphone import (
 HUMAN_REACTION_SECONDS = (0.5, 1.5)
 """A chair's pause before keying at each prompt: finding the figure on the worksheet."""
 CALLBACK_SECONDS = (20.0, 60.0)
-"""How long a chair whose line dropped (or whom the hotline cut off) takes to call back."""
+"""How long a chair whose line dropped takes to call back (on the flood's time scale)."""
+CUT_OFF_CALLBACK_SECONDS = (10.0, 30.0)
+"""How long, in real seconds, a chair whom the hotline cut off (Twilio's application error)
+waits before calling again."""
 REDIAL_SECONDS = (1.0, 5.0)
 """How long a prankster or robot takes to dial again."""
 REFUSALS = (
@@ -54,6 +57,9 @@ class Line:
     """Sleep this fraction of the virtual call time (0: no waiting at all, 1: real time)."""
     human_think: bool = False
     """Whether chairs pause before keying (the realistic model) or key at once."""
+    fallback_url: str = ""
+    """The numbers' fallback URL ("": /fallback beside the Voice URL), e.g. on a second
+    entry point, as `hotline twilio configure` sets it from PUBLIC_FALLBACK_BASE_URL."""
 
     @property
     def drill_url(self) -> str:
@@ -104,6 +110,12 @@ class CallSummary:
     """The caller heard that their number or the precinct may not key a PIN."""
     receipt: bool
     """The caller heard "Your report is received."."""
+    last_heard: str = ""
+    """The last sentence the caller heard (bounded), to tell how a call without a receipt
+    ended."""
+    held_on: bool = False
+    """The caller heard "One moment, please.": the hotline's hold-and-retry, after a
+    request it could not answer at once (a failover, the fallback URL)."""
     retries: int = 0
     """Requests repeated under the URLs' connection overrides (softphone.overrides)."""
 
@@ -132,6 +144,8 @@ class CallSummary:
             application_errors=record.application_errors,
             refused_pin=any(refusal in spoken for refusal in REFUSALS),
             receipt=RECEIPT in spoken,
+            held_on=prompts.HOLD_ON in spoken,
+            last_heard=record.heard[-1][:160] if record.heard else "",
             retries=record.retries,
         )
 
@@ -157,9 +171,14 @@ def place_calls(
     """Place the persona's calls one after another until it is done or `deadline` (monotonic)."""
     rng = caller.rng
     attempt = 0
+    was_cut_off = False
     while time.monotonic() < deadline and (answer := caller.next_call()) is not None:
         attempt += 1
-        if attempt > 1:
+        if was_cut_off:
+            # Real seconds, whatever the time scale: the fault that cut the chair off lasts
+            # real seconds too, and calling back into it at once would only be cut off again.
+            sleep(rng.uniform(*CUT_OFF_CALLBACK_SECONDS))
+        elif attempt > 1:
             pause = CALLBACK_SECONDS if isinstance(caller, Chair) else REDIAL_SECONDS
             sleep(rng.uniform(*pause) * line.time_scale)
         clock = Clock(time_scale=line.time_scale)
@@ -171,13 +190,14 @@ def place_calls(
             line.auth_token,
             from_number=caller.phone,
             status_callback_url=f"{line.voice_url}/status",
-            fallback_url=f"{line.voice_url}/fallback",
+            fallback_url=line.fallback_url or f"{line.voice_url}/fallback",
             extra_params=_attestation(caller),
             clock=clock,
         )
         started_wall, started = time.time(), time.monotonic()
         record = phone.call(answer)
-        if isinstance(caller, Chair) and cut_off(record):
+        was_cut_off = isinstance(caller, Chair) and cut_off(record)
+        if isinstance(caller, Chair) and was_cut_off:
             caller.cut_off_by_hotline()  # so next_call has them call again, and resume
         yield CallResult(
             persona=persona_of(caller),
@@ -191,8 +211,11 @@ def place_calls(
 
 
 def cut_off(record: CallRecord) -> bool:
-    """Whether the call ended in Twilio's application-error hang-up before the receipt."""
-    return record.outcome == APPLICATION_ERROR and RECEIPT not in record.spoken
+    """Whether the call ended before the receipt in Twilio's application-error hang-up, or
+    with the hotline asking the caller to call back (its hold-and-retry rounds used up)."""
+    if RECEIPT in record.spoken:
+        return False
+    return record.outcome == APPLICATION_ERROR or prompts.TROUBLE_CALL_BACK in record.spoken
 
 
 def _thinking(answer: Answer, clock: Clock, rng: random.Random) -> Answer:

@@ -41,6 +41,19 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
+def _mark_faults(axes: Axes, data: dict[str, Any]) -> None:
+    """The chaos flood's faults (flood.faults) as vertical lines where each struck."""
+    origin = data["run"]["origin"]
+    for fault in data.get("faults") or []:
+        if fault["struck"]:
+            at = fault["struck"] - origin
+            axes.axvline(at, color="red", ls=":", lw=1)
+            axes.annotate(
+                fault["name"], (at, 1.0), xycoords=("data", "axes fraction"),
+                rotation=90, va="top", ha="right", fontsize=7, color="red",
+            )  # fmt: skip
+
+
 def _save(figure: Figure, out: Path, name: str) -> str:
     figure.savefig(out / name, dpi=100)
     plt.close(figure)
@@ -62,6 +75,7 @@ def calls_per_second(data: dict[str, Any], out: Path) -> str:
     axes.set_xlabel("seconds since the start")
     axes.set_ylabel("calls per second")
     axes.legend()
+    _mark_faults(axes, data)
     return _save(figure, out, "calls_per_second.png")
 
 
@@ -86,6 +100,7 @@ def webhook_latency(data: dict[str, Any], out: Path) -> str:
     rate.set_ylabel("requests per second")
     axes.legend(loc="upper left")
     rate.legend(loc="upper right")
+    _mark_faults(axes, data)
     return _save(figure, out, "webhook_latency.png")
 
 
@@ -99,6 +114,7 @@ def ivr_and_hold(data: dict[str, Any], out: Path) -> str:
     axes.set_xlabel("seconds since the start")
     axes.set_ylabel("calls")
     axes.legend()
+    _mark_faults(axes, data)
     return _save(figure, out, "ivr_and_hold.png")
 
 
@@ -113,6 +129,7 @@ def rq_queues(data: dict[str, Any], out: Path) -> str:
     axes.set_xlabel("seconds since the start")
     axes.set_ylabel("jobs")
     axes.legend()
+    _mark_faults(axes, data)
     return _save(figure, out, "rq_queues.png")
 
 

@@ -17,6 +17,7 @@ import click
 
 from flood.arrivals import PROFILES
 from flood.options import FloodOptions, SwarmOptions, max_seconds_for
+from flood.overload_run import OVERLOAD_SCENARIO
 from flood.scenarios import SCENARIOS, ScenarioSpec
 from flood.stack import StackOptions
 
@@ -35,7 +36,7 @@ SCENARIO_OVERRIDES = (
 # The scenario
 @click.option(
     "--scenario",
-    type=click.Choice(sorted(SCENARIOS)),
+    type=click.Choice(sorted([*SCENARIOS, OVERLOAD_SCENARIO])),
     default="iowa2020",
     show_default=True,
     help="A named scenario; the options below override it.",
@@ -75,6 +76,30 @@ SCENARIO_OVERRIDES = (
     "--start-stack",
     is_flag=True,
     help="Start the hotline here (Redis, PostgreSQL, the web server, rq workers), load it.",
+)
+@click.option(
+    "--topology",
+    type=click.Choice(["single", "ha"]),
+    default="single",
+    show_default=True,
+    help="--start-stack: one of each process, or three web nodes behind two HAProxy entry "
+    "points, Redis with two replicas and three Sentinels, PostgreSQL (flood/ha_topology.py).",
+)
+@click.option(
+    "--chaos",
+    is_flag=True,
+    help="--topology ha: kill a web node, the first HAProxy, the Redis primary and a worker "
+    "mid-commit, and stop PostgreSQL for 30 s, during the flood (flood/faults.py).",
+)
+@click.option(
+    "--chaos-outage",
+    type=click.FloatRange(min=0),
+    help="--chaos: seconds the first HAProxy and PostgreSQL stay down (default 30; tests).",
+)
+@click.option(
+    "--chaos-faults",
+    help="--chaos: only these faults, comma-separated among web, haproxy, redis, worker, "
+    "postgres (default: all five).",
 )
 @click.option("--url", help="Flood this hotline (base URL); needs --pins and TWILIO_AUTH_TOKEN.")
 @click.option(
@@ -176,6 +201,15 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
     if opts["prepare"]:
         _prepare(opts["pins_out"], opts["ballot"] or "iowa2020-other")
         return
+    if opts["scenario"] == OVERLOAD_SCENARIO:
+        # Its own benchmark (flood/overload_run.py), with threads and processes of its own:
+        # before gevent's patches, which it must not run under.
+        from flood.overload_run import run_scenario
+
+        report = opts["out"] or Path("reports") / OVERLOAD_SCENARIO
+        click.echo(run_scenario(report, seconds=opts["duration"], chairs=opts["chairs"],
+                                seed=opts["seed"]))  # fmt: skip
+        return
     _with_gevent_patches_first()
     from locust.log import setup_logging
 
@@ -188,6 +222,8 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
         run.serve_as_worker(pins, _auth_token(), opts["master_host"], opts["master_port"])
         return
     spec = scenario_spec(opts)
+    if opts["chaos"] and not (opts["start_stack"] and opts["topology"] == "ha"):
+        raise click.UsageError("--chaos needs --start-stack --topology ha")
     out: Path = opts["out"] or Path("reports") / spec.name
     options = FloodOptions(
         spec=spec,
@@ -203,13 +239,40 @@ def flood_command(**opts: Any) -> None:  # fmt: skip
                 # Workers need the PINs, which a started stack keeps private: prepare a hotline.
                 raise click.UsageError("--master floods a prepared hotline: use --url and --pins")
             stack = _stack_options(opts, spec)
-            with run.started_stack(stack, out) as target:
-                data = run.flood(options, target, stack)
+            if opts["topology"] == "ha":
+                chaos_over = spec.duration if opts["chaos"] else None
+                with run.started_ha_stack(
+                    stack,
+                    out,
+                    chaos_over=chaos_over,
+                    chaos_outage=opts["chaos_outage"],
+                    chaos_faults=_chaos_faults(opts["chaos_faults"]),
+                ) as target:
+                    # No throughput probe: its yardstick is one web process, not three.
+                    data = run.flood(options, target, None)
+            else:
+                with run.started_stack(stack, out) as target:
+                    data = run.flood(options, target, stack)
         else:
             data = run.flood(options, _external_target(opts), None)
     except NotInRehearsal as error:
         raise click.ClickException(str(error)) from error
     _summarise(data, out)
+
+
+def _chaos_faults(text: str | None) -> frozenset[str] | None:
+    """`--chaos-faults`' names as flood.faults.SCHEDULE names them (None: all)."""
+    from flood.faults import FAULT_KEYS
+
+    if not text:
+        return None
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in FAULT_KEYS]
+    if unknown or not keys:
+        raise click.BadParameter(
+            f"choose among {', '.join(FAULT_KEYS)}", param_hint="--chaos-faults"
+        )
+    return frozenset(FAULT_KEYS[key] for key in keys)
 
 
 def _with_gevent_patches_first() -> None:

@@ -36,6 +36,8 @@ COMMITTED_EXACTLY = "committed exactly"
 FLAGGED_AS_EXPECTED = "flagged as expected"
 AWAITING_VERIFICATION = "awaiting verification"
 MISMATCH = "mismatch"
+NO_REPORT_STORED = "no report stored"
+"""A mismatch's detail when the chair ends the night without any stored report."""
 HELD = frozenset({"quarantined", "unverified"})
 """The statuses of a report kept out of the results until someone vouches for its caller."""
 VERDICTS = {
@@ -242,7 +244,7 @@ def judge(
         return ChairVerdict(chair.precinct_id, sheet.county, sheet.precinct, expected, name, detail)
 
     if not reports:
-        return verdict(MISMATCH, "no report stored")
+        return verdict(MISMATCH, NO_REPORT_STORED)
     wrong = [r for r in reports if r.figures != worksheet]
     if wrong:
         return verdict(

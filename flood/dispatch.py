@@ -28,6 +28,8 @@ class LineConfig:
     auth_token: str = field(repr=False)
     time_scale: float
     human_think: bool
+    fallback_url: str = ""
+    """The numbers' fallback URL ("": beside the Voice URL)."""
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Dispatcher:
             config.auth_token,
             time_scale=config.time_scale,
             human_think=config.human_think,
+            fallback_url=config.fallback_url,
         )
         deadline = time.monotonic() + (self.deadline - time.time())
         try:

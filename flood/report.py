@@ -23,7 +23,7 @@ from locust.stats import StatsEntry
 from flood.baseline import Throughput, percentile
 from flood.calls import CHAIR, DRILL, CallSummary
 from flood.charts import draw_all
-from flood.correctness import Correctness
+from flood.correctness import NO_REPORT_STORED, Correctness
 from flood.metrics_sampler import Sample
 from flood.rehearsal import Rehearsal
 from flood.scenarios import ScenarioSpec
@@ -51,6 +51,8 @@ class RunFacts:
     correctness: Correctness | None = None
     throughput: dict[str, Throughput] = field(default_factory=dict)
     rehearsal: Rehearsal | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    """The chaos flood's faults (flood.faults), each with what chairs met."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -103,8 +105,17 @@ def build(facts: RunFacts) -> dict[str, Any]:
         "correctness": facts.correctness.to_dict() if facts.correctness else None,
         "throughput": {name: t.to_dict() for name, t in facts.throughput.items()},
         "rehearsal": facts.rehearsal.to_dict() if facts.rehearsal else None,
+        "faults": facts.faults,
         "notes": [*swarm.notes, *facts.notes],
     }
+    if facts.correctness is not None:
+        # How each chair never given a receipt ended their last call, for the report.
+        unreceipted = set(facts.correctness.chairs_without_receipt)
+        data["chairs_without_receipt_ended"] = {
+            call.precinct_id: f"{call.outcome}: {call.last_heard}"
+            for call in sorted(calls, key=lambda call: call.started)
+            if call.persona == "chair" and call.precinct_id in unreceipted
+        }
     data["targets"] = _targets(data, facts)
     return data
 
@@ -247,6 +258,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += _section_latency(data)
     lines += _section_calls(data)
     lines += _section_hotline(data)
+    lines += _section_faults(data)
     lines += _section_correctness(data)
     lines += _section_throughput(data)
     lines += _section_rehearsal(data)
@@ -255,6 +267,34 @@ def markdown(data: dict[str, Any]) -> str:
     if data["notes"]:
         lines += ["", "## Notes", "", *(f"- {note}" for note in data["notes"])]
     return "\n".join(lines) + "\n"
+
+
+def _section_faults(data: dict[str, Any]) -> list[str]:
+    """The chaos flood's faults: when each struck, how long until the hotline had recovered,
+    and the chair calls in flight meanwhile (flood.faults), marked on the time charts."""
+    faults = data.get("faults") or []
+    if not faults:
+        return []
+    origin = data["run"]["origin"]
+    lines = [
+        "## Faults (chaos)",
+        "",
+        "| fault | struck at | recovered after | recovery seen as | chair calls in flight | "
+        "felt it (chairs) | what they heard or met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for fault in faults:
+        struck = f"{fault['struck'] - origin:.0f} s" if fault["struck"] else "not struck"
+        recovered = (
+            f"{fault['recovery_seconds']:.1f} s" if fault["recovery_seconds"] >= 0 else "never"
+        )
+        heard = "; ".join(f"{kind}: {n}" for kind, n in sorted(fault["heard"].items()))
+        lines.append(
+            f"| {fault['name']}: {fault['what']} | {struck} | {recovered} | "
+            f"{fault['recovery']} | {fault['chair_calls_in_window']} | "
+            f"{fault['chair_calls_affected']} ({fault['chairs_affected']}) | {heard or 'nothing'} |"
+        )
+    return [*lines, ""]
 
 
 def _section_targets(data: dict[str, Any]) -> list[str]:
@@ -373,6 +413,7 @@ def _section_correctness(data: dict[str, Any]) -> list[str]:
     result = data["correctness"]
     if result is None:
         return ["## Correctness", "", "Not checked (no database URL given).", ""]
+    no_report = [m["precinct_id"] for m in result["mismatches"] if m["detail"] == NO_REPORT_STORED]
     lines = [
         "## Correctness (every stored report)",
         "",
@@ -394,9 +435,15 @@ def _section_correctness(data: dict[str, Any]) -> list[str]:
         f"- Chairs who called again after the hotline cut them off (an application error "
         f"before their receipt): {len(result.get('chairs_called_again', []))}"
         f" {result.get('chairs_called_again', [])[:20] or ''}",
+        f"- Chairs who end without a report (after calling back, if cut off): "
+        f"{len(no_report)} {no_report[:20] or ''}",
         f"- Chairs held: {len(result['chairs_held'])}; chairs never given a receipt: "
         f"{len(result['chairs_without_receipt'])} {result['chairs_without_receipt'][:20] or ''}",
     ]
+    ended = data.get("chairs_without_receipt_ended") or {}
+    if ended:
+        lines += ["", "How the last call of each chair never given a receipt ended:", ""]
+        lines += [f"- {precinct}: {how}" for precinct, how in sorted(ended.items())[:50]]
     if result["mismatches"]:
         lines += ["", "| precinct | site | expected | what happened |", "|---|---|---|---|"]
         for m in result["mismatches"][:100]:

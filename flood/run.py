@@ -11,6 +11,7 @@ import itertools
 import logging
 import random
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,22 +19,26 @@ from typing import Any
 
 import gevent
 from redis import Redis
+from redis.sentinel import Sentinel
 
 from callflows.ballots import Ballot, load_ballot
 from flood.baseline import Throughput, serving_bare_app
 from flood.callbacks import answer_as, callback_line, called_back
 from flood.correctness import Correctness, check, load_precinct_table, stored_reports
 from flood.dispatch import Dispatcher, LineConfig
+from flood.faults import Chaos, assess
+from flood.ha_topology import HaOptions, ha_stack
 from flood.machine import machine_facts
 from flood.metrics_sampler import MetricsSampler, screening_and_totals, wait_until_drained
 from flood.options import FloodOptions
 from flood.personas import Chair, Prank
 from flood.plan import prank_phone
 from flood.probe import saturate
+from flood.redis_topology import MASTER_NAME
 from flood.rehearsal import afterwards, require_rehearsal
 from flood.report import RunFacts, write_report
 from flood.scenarios import Plan, ScenarioSpec, build_plan, read_pins
-from flood.servers import free_port
+from flood.servers import PostgresCluster, database_on, free_port
 from flood.stack import StackOptions, local_stack
 from flood.swarm import run_swarm, run_worker
 from flood.worksheets import load_worksheets
@@ -62,6 +67,19 @@ class Target:
     callbacks: RestStandIn | None = field(default=None, repr=False)
     """The Twilio REST stand-in the hotline places its calls through (a started stack's),
     where the plan's chairs answer (flood.callbacks); None: the hotline places none here."""
+    fallback_base_url: str = ""
+    """The numbers' fallback URL's entry point ("": beside the Voice URL)."""
+    sentinels: tuple[tuple[str, int], ...] = ()
+    """The Redis Sentinels (then `redis_url` is only the first primary's)."""
+    chaos: Chaos | None = field(default=None, repr=False)
+    """The faults to inject during the flood (`--chaos`)."""
+
+    def redis(self) -> Redis | None:
+        """The hotline's Redis (its primary through the Sentinels, following a failover)."""
+        if self.sentinels:
+            primary: Redis = Sentinel(list(self.sentinels)).master_for(MASTER_NAME)
+            return primary
+        return Redis.from_url(self.redis_url) if self.redis_url else None
 
 
 def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> dict[str, Any]:
@@ -80,18 +98,25 @@ def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> 
     )  # fmt: skip
     if target.callbacks is not None:
         answer_as(target.callbacks, plan.chairs)
-    redis = Redis.from_url(target.redis_url) if target.redis_url else None
+    redis = target.redis()
     sampler = MetricsSampler(redis) if redis else None
     sampler_greenlet = gevent.spawn(sampler.run) if sampler else None
     before = machine_facts()
+    chaos = gevent.spawn(target.chaos.run, time.time()) if target.chaos is not None else None
     result = run_swarm(
         lambda data: _dispatcher(plan, target.auth_token, data),
         target.base_url,
         options.swarm,
         max_seconds=options.max_seconds,
         sampler=sampler,
-        plan_message={"host": target.base_url, "spec": spec.as_dict()},
+        plan_message={
+            "host": target.base_url,
+            "fallback_host": target.fallback_base_url,
+            "spec": spec.as_dict(),
+        },
     )
+    if chaos is not None:
+        chaos.join()  # its last fault's recovery, if the arrivals ended first
     facts = RunFacts(
         command=options.command,
         scenario=spec,
@@ -109,6 +134,9 @@ def flood(options: FloodOptions, target: Target, stack: StackOptions | None) -> 
             sampler_greenlet.join(timeout=10)
         facts.samples = sampler.samples
         facts.hotline_counters = screening_and_totals(redis)
+    if target.chaos is not None:
+        assess(target.chaos.faults, result.log.calls)
+        facts.faults = [fault.to_dict() for fault in target.chaos.faults]
     if target.database_url:
         placed = called_back(target.callbacks) if target.callbacks is not None else frozenset()
         facts.correctness = _correctness(
@@ -179,13 +207,67 @@ def started_stack(stack: StackOptions, out: Path) -> Iterator[Target]:
         )
 
 
+@contextlib.contextmanager
+def started_ha_stack(
+    stack: StackOptions,
+    out: Path,
+    *,
+    chaos_over: float | None = None,
+    chaos_outage: float | None = None,
+    chaos_faults: frozenset[str] | None = None,
+) -> Iterator[Target]:
+    """`--start-stack --topology ha`: three web nodes behind two HAProxy entry points (the
+    fallback URL on the second), Redis primary + two replicas + three Sentinels with a
+    replica's acknowledgement before each receipt, the rq workers, and a PostgreSQL cluster
+    of its own (flood.ha_topology); with `chaos_over` (the arrivals' seconds), the faults
+    of flood.faults during the flood."""
+    port = free_port()
+    # One web process a node: three nodes already share the machine's two cores.
+    stack = replace(stack, twilio_api_base_url=f"http://127.0.0.1:{port}", web_workers=1)
+    with contextlib.ExitStack() as started:
+        workdir = Path(started.enter_context(tempfile.TemporaryDirectory(prefix="hotline-ha-")))
+        # A cluster of our own, never the machine's server: the chaos flood stops it.
+        postgres = PostgresCluster()
+        started.callback(postgres.remove)
+        postgres.start()
+        database_url = started.enter_context(database_on(postgres.admin_url, "hotline_ha"))
+        options = HaOptions(stack=stack, database_url=database_url)
+        running = started.enter_context(ha_stack(options, workdir, out / "logs"))
+        callbacks = started.enter_context(callback_line(running.auth_token, port))
+        yield Target(
+            base_url=running.base_url,
+            auth_token=running.auth_token,
+            pins_file=running.pins_file,
+            database_url=database_url,
+            redis_url=running.redis.primary.url,
+            description=(
+                f"HA topology: {options.web_nodes} web nodes ({stack.threads} threads each) "
+                f"behind {options.entry_points} HAProxy entry points, Redis primary + "
+                f"{options.replicas} replicas + {options.sentinels} Sentinels (receipt after "
+                f"{options.min_replicas_ack} replica ack), {stack.rq_workers} rq workers, "
+                "PostgreSQL (a cluster of its own)"
+                f"{'; chaos: flood.faults' if chaos_over else ''}"
+            ),
+            callbacks=callbacks,
+            fallback_base_url=running.fallback_base_url,
+            sentinels=running.redis.sentinels,
+            chaos=(
+                Chaos(running, postgres, chaos_over, outage=chaos_outage, only=chaos_faults)
+                if chaos_over
+                else None
+            ),
+        )
+
+
 def _dispatcher(plan: Plan, auth_token: str, data: dict[str, Any]) -> Dispatcher:
     spec = plan.spec
+    fallback_host = data.get("fallback_host") or ""
     config = LineConfig(
         voice_url=f"{data['host']}/voice",
         auth_token=auth_token,
         time_scale=spec.time_scale,
         human_think=spec.human_think,
+        fallback_url=f"{fallback_host}/voice/fallback" if fallback_host else "",
     )
     arrivals = plan.slice(data["index"], data["count"])
     return Dispatcher(arrivals, config, origin=data["origin"], deadline=data["deadline"])

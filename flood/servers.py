@@ -199,49 +199,78 @@ def _postgres_bin(name: str) -> str:
     return found
 
 
+class PostgresCluster:
+    """A PostgreSQL cluster of our own on a free port (initdb in a temporary folder), which
+    can be stopped and started again (the chaos flood's database outage) and is removed on
+    `remove`. As root it runs as Debian's postgres user: PostgreSQL refuses to run as root."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+        self.port = free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.directory, user.pw_uid, user.pw_gid)
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.data = self.directory / "data"
+        subprocess.run(
+            [*self.run_as, _postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres",
+             "--auth=trust"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        """Stop at once, as a lost database machine would (crash recovery on the next start)."""
+        self._pg_ctl("-m", "immediate", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        command = [*self.run_as, _postgres_bin("pg_ctl"), "-D", str(self.data), *args]
+        subprocess.run(command, check=check, stdout=subprocess.DEVNULL)
+
+
 @contextlib.contextmanager
 def _throwaway_cluster() -> Iterator[str]:
-    directory = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
-    port = free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root; Debian's package creates the postgres user.
-        user = pwd.getpwnam("postgres")
-        os.chown(directory, user.pw_uid, user.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data = directory / "data"
-    subprocess.run(
-        [*run_as, _postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*run_as, _postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "start"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    cluster = PostgresCluster()
+    cluster.start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield cluster.admin_url
     finally:
-        subprocess.run(
-            [*run_as, _postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
-        shutil.rmtree(directory, ignore_errors=True)
+        cluster.remove()
+
+
+@contextlib.contextmanager
+def database_on(admin_url: str, prefix: str = "hotline_test") -> Iterator[str]:
+    """A new, empty database on the server of `admin_url` (SQLAlchemy URL), dropped
+    afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    finally:
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(admin_url, autocommit=True) as conn,
+        ):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
 def fresh_postgres_database(prefix: str = "hotline_test") -> Iterator[str]:
     """A new, empty database (SQLAlchemy URL), dropped afterwards."""
-    with postgres_admin_url() as admin_url:
-        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        base = admin_url.rsplit("/", 1)[0]
-        try:
-            yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_admin_url() as admin_url, database_on(admin_url, prefix) as url:
+        yield url

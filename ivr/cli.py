@@ -15,6 +15,7 @@ from flood.capacity_command import capacity_command
 from flood.command import flood_command
 from ivr import create_app, operations
 from ivr.audit_command import audit_command
+from ivr.balancer_command import haproxy_group
 from ivr.call_log_command import call_log_group
 from ivr.data import PRECINCTS_2020
 from ivr.drill_command import drill_group
@@ -57,6 +58,7 @@ cli.add_command(flood_command)
 cli.add_command(capacity_command)
 cli.add_command(drill_group)
 cli.add_command(jobs_group)
+cli.add_command(haproxy_group)
 cli.add_command(mode_group)
 cli.add_command(outbound_group)
 cli.add_command(staff_group)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callflows.ballots import Ballot, load_ballot
 from ivr.callstore import CallStore
 from ivr.directory import PrecinctDirectory
+from ivr.overload import OverloadMonitor
 from ivr.redis_connection import connect
 from ivr.settings import Settings, SettingsError
 from models import make_engine, make_session_factory
@@ -97,6 +98,8 @@ class Hotline:
     store: CallStore
     directory: PrecinctDirectory
     ballot: Ballot
+    overload: OverloadMonitor | None = None
+    """The balancers' overload control (HAPROXY_STATS_URLS), None when none is configured."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, web: bool = False) -> Hotline:
@@ -123,6 +126,9 @@ class Hotline:
             store=CallStore(redis, settings.call_state_ttl_seconds),
             directory=directory,
             ballot=load_ballot(settings.ballot),
+            overload=OverloadMonitor(settings.haproxy_stats_urls)
+            if settings.haproxy_stats_urls
+            else None,
         )
 
 

@@ -8,10 +8,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis import Redis
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
 from ivr.hotline import Hotline
+from ivr.overload import OverloadStatus
 from models import Precinct, Report, ReportStatus
 from queues import admission, call_log, counters
 from queues.defaults import WORKER_QUEUES
@@ -47,6 +48,10 @@ class Snapshot:
     totals: dict[str, int] = field(default_factory=dict)
     call_log_dead_letters: int = 0
     """Call-log entries the database refused, kept for staff (queues.call_log)."""
+    in_call_latency_ms: dict[str, float] = field(default_factory=dict)
+    """Webhooks of calls inside the flow, from the balancer's arrival (queue included)."""
+    overload: OverloadStatus | None = None
+    """The balancers' overload control; None when HAPROXY_STATS_URLS names none."""
 
     @property
     def precincts_outstanding(self) -> int:
@@ -64,7 +69,9 @@ def queue_depths(redis: Redis) -> dict[str, QueueDepth]:
     for name in WORKER_QUEUES:
         q = queue(name, redis)
         depths[name] = QueueDepth(
-            queued=q.count,
+            # A job waiting to be tried again (the database was down, say) still waits:
+            # counted with the queued, or a report held up by an outage would be hidden.
+            queued=q.count + ScheduledJobRegistry(queue=q).count,  # type: ignore[no-untyped-call]
             started=StartedJobRegistry(queue=q).count,
             failed=FailedJobRegistry(queue=q).count,
         )
@@ -109,6 +116,8 @@ def collect(hotline: Hotline) -> Snapshot:
         # The overview shows these even before the first one happens: 0, not missing.
         totals={**dict.fromkeys(SHOWN_TOTALS, 0), **all_totals},
         call_log_dead_letters=queues[CALL_LOG_QUEUE].failed,
+        in_call_latency_ms=counters.in_call_latency_percentiles(redis),
+        overload=hotline.overload.status() if hotline.overload else None,
     )
 
 

@@ -117,6 +117,9 @@ class Settings:
     """A second entry point to the same web nodes (a second load balancer), where Twilio's
     fallback URL points (`hotline twilio configure`); requests signed for it are accepted
     too. "" (the default): the fallback URL is on PUBLIC_BASE_URL."""
+    haproxy_stats_urls: tuple[str, ...] = ()
+    """The balancers' statistics pages (`hotline haproxy config`'s stats address and
+    /stats), read for the overview's and /metrics' overload control; () when none."""
 
     @property
     def drill_line_closes_at(self) -> datetime | None:
@@ -205,6 +208,7 @@ class Settings:
             redis_min_replicas_ack=_replicas(env, "REDIS_MIN_REPLICAS_ACK"),
             redis_wait_timeout_ms=_whole(env, "REDIS_WAIT_TIMEOUT_MS", 1500, maximum=5000),
             public_fallback_base_url=env.get("PUBLIC_FALLBACK_BASE_URL", "").strip().rstrip("/"),
+            haproxy_stats_urls=_stats_urls(env, "HAPROXY_STATS_URLS"),
         )
 
 
@@ -344,3 +348,20 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ProxyNetwork, ...]:
                 f"{name} must list addresses or CIDRs separated by commas; {text[:50]!r} is neither"
             ) from None
     return tuple(networks)
+
+
+def _stats_urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs without credentials: the page is kept on a private
+    address instead, and a password in a URL would end up in logs."""
+    urls: list[str] = []
+    for item in env.get(name, "").split(","):
+        text = item.strip().rstrip("/")
+        if not text:
+            continue
+        if not re.fullmatch(r"https?://[^/?#@\s]+(/[^?#@\s]*)?", text):
+            raise SettingsError(
+                f"{name} must list http(s) URLs without credentials separated by commas, "
+                f"e.g. http://10.0.0.2:8404/stats; item {len(urls) + 1} is not one"
+            )  # not the item itself: it may hold a password
+        urls.append(text)
+    return tuple(dict.fromkeys(urls))

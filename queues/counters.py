@@ -60,6 +60,19 @@ def record_latency(redis: Redis, seconds: float) -> None:
     redis.hincrbyfloat(keys.LATENCY_TOTALS, "seconds", seconds)
 
 
+def record_in_call_latency(redis: Redis, seconds: float) -> None:
+    """Keep the latency of one webhook of a call inside the flow, measured from when the
+    balancer read it (its wait in the balancer's queue included), among the recent ones."""
+    redis.lpush(keys.IN_CALL_LATENCY, f"{seconds:.6f}")
+    redis.ltrim(keys.IN_CALL_LATENCY, 0, LATENCY_SAMPLES - 1)
+
+
+def in_call_latency_percentiles(redis: Redis) -> dict[str, float]:
+    """p50, p95 and p99 of recent in-call webhook latencies in milliseconds (0 when none
+    yet), and how many samples they are over."""
+    return _percentiles(redis.lrange(keys.IN_CALL_LATENCY, 0, -1))
+
+
 def latency_percentiles(redis: Redis) -> dict[str, float]:
     """p50, p95 and p99 of recent webhook latencies in milliseconds (0 when none yet), how
     many samples they are over, and the running `count` and `seconds` of every webhook."""
@@ -67,24 +80,22 @@ def latency_percentiles(redis: Redis) -> dict[str, float]:
         pipe.lrange(keys.LATENCY, 0, -1)
         pipe.hgetall(keys.LATENCY_TOTALS)
         recent, running = pipe.execute()
-    samples = sorted(float(value) for value in recent)
     totals = {
         "count": int(running.get(b"count", 0)),
         "seconds": round(float(running.get(b"seconds", 0.0)), 6),
     }
+    return {**_percentiles(recent), **totals}
+
+
+def _percentiles(recent: list[bytes | str]) -> dict[str, float]:
+    samples = sorted(float(value) for value in recent)
     if not samples:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "samples": 0, **totals}
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "samples": 0}
 
     def at(fraction: float) -> float:
         return round(samples[min(len(samples) - 1, int(fraction * len(samples)))] * 1000, 1)
 
-    return {
-        "p50": at(0.50),
-        "p95": at(0.95),
-        "p99": at(0.99),
-        "samples": len(samples),
-        **totals,
-    }
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "samples": len(samples)}
 
 
 def add_event(redis: Redis, name: str, amount: int = 1) -> None:

@@ -27,6 +27,15 @@ FAILURE_TTL_SECONDS = 30 * 24 * 3600
 JOB_TIMEOUT_SECONDS = 60
 """A commit that takes longer than this is killed and retried."""
 
+MAINTENANCE_SECONDS = 15
+"""How often a worker looks for jobs abandoned by a dead worker (rq's default is 10
+minutes): a report whose chair heard "received" is committed a minute or so after its
+worker died, not ten."""
+
+JOB_HEARTBEAT_SECONDS = 5
+"""rq's job monitoring interval: a job's heartbeat lapses this long plus rq's fixed 60 s
+after its worker dies, and the job counts as abandoned from then on."""
+
 CALL_RATE_LIMIT = 6
 """Calls one number may place within CALL_RATE_WINDOW_SECONDS before it hears busy."""
 

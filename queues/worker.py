@@ -13,7 +13,12 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
 from queues import call_log, counters, runtime
-from queues.defaults import PUBSUB_POLL_SECONDS, WORKER_QUEUES
+from queues.defaults import (
+    JOB_HEARTBEAT_SECONDS,
+    MAINTENANCE_SECONDS,
+    PUBSUB_POLL_SECONDS,
+    WORKER_QUEUES,
+)
 from queues.dialer import Dialer, OutboundConfig, Telephony
 from queues.publish import queue
 
@@ -51,6 +56,8 @@ def make_worker(connection: Redis) -> HotlineWorker:
         connection=connection,
         serializer=JSONSerializer,
         exception_handlers=[_count_abandoned],
+        maintenance_interval=MAINTENANCE_SECONDS,
+        job_monitoring_interval=JOB_HEARTBEAT_SECONDS,
     )
 
 

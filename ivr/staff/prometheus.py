@@ -112,6 +112,7 @@ class SnapshotCollector(Collector):
             screening.add_metric([outcome, reason], count)
         yield screening
         yield _latency_summary(snap.latency_ms)
+        yield from _overload_metrics(snap)
         events = CounterMetricFamily(
             "hotline_events",
             "Running totals the call path keeps (PIN failures, locks, ...).",
@@ -146,3 +147,44 @@ def _latency_summary(latency_ms: dict[str, float]) -> SummaryMetricFamily:
     for quantile, key in LATENCY_QUANTILES:
         summary.samples.append(Sample(name, {"quantile": quantile}, latency_ms.get(key, 0) / 1000))
     return summary
+
+
+def _overload_metrics(snap: Snapshot) -> Iterator[Metric]:
+    """In-call latency, and the balancers' overload control when there are balancers."""
+    in_call = GaugeMetricFamily(
+        "hotline_in_call_latency_seconds",
+        "Latency of webhooks of calls inside the flow, from the balancer's arrival (its "
+        f"queue included), over the most recent {LATENCY_SAMPLES}.",
+        labels=["quantile"],
+    )
+    for quantile, key in LATENCY_QUANTILES:
+        in_call.add_metric([quantile], snap.in_call_latency_ms.get(key, 0) / 1000)
+    yield in_call
+    overload = snap.overload
+    if overload is None:
+        return
+    yield GaugeMetricFamily(
+        "hotline_overload_shedding",
+        "1 while the balancers refuse new calls busy (a refusal in the last second).",
+        int(overload.shedding),
+    )
+    yield GaugeMetricFamily(
+        "hotline_overload_refused_per_second",
+        "New calls the balancers refused busy in the last second.",
+        overload.refused_per_second,
+    )
+    yield CounterMetricFamily(
+        "hotline_overload_refused_calls",
+        "New calls the balancers refused busy since they started.",
+        overload.refused_total,
+    )
+    yield GaugeMetricFamily(
+        "hotline_balancer_queued_requests",
+        "Requests waiting in the balancers' queues for a web thread.",
+        overload.queued,
+    )
+    yield GaugeMetricFamily(
+        "hotline_balancers_unreachable",
+        "Balancers whose statistics did not answer.",
+        overload.unreachable,
+    )

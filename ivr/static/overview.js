@@ -21,6 +21,7 @@
   // The same formats the server renders (ivr/templates/overview.html).
   function format(value, kind) {
     if (kind === "seconds") return numbers.format(Math.round(value)) + " s";
+    if (kind === "shedding") return value ? "shedding" : "not shedding";
     if (kind === "ms") return Number(value).toLocaleString("en-US", {
       minimumFractionDigits: 1, maximumFractionDigits: 1
     }) + " ms";

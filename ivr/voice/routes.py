@@ -29,6 +29,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ivr import sms, twilio_signature
+from ivr.balancer import is_in_call
 from ivr.callstore import ReplicasBehind, Writes
 from ivr.hotline import Hotline
 from ivr.voice import calls, outbound_calls, staff_calls
@@ -50,6 +51,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 """The only body Twilio sends; any other is read as no parameters (so it fails the check)."""
 XML_HEADERS = [("Content-Type", "text/xml; charset=utf-8")]
+ARRIVAL_PLAUSIBLE_SECONDS = 60.0
+"""A balancer's arrival stamp further back than this (or ahead) is not believed."""
 
 Handler = Callable[[Hotline, VoiceRequest, Writes], str]
 HANDLERS: dict[str, Handler] = {
@@ -88,7 +91,7 @@ class VoiceWebhooks:
         except HTTPException as refusal:
             return refusal(environ, start_response)
         handler = HANDLERS.get(path, calls.step)
-        body = _answer_safely(self.hotline, handler, path, query, form)
+        body = _answer_safely(self.hotline, handler, path, query, form, _arrival(environ))
         data = body.encode()
         start_response("200 OK", [*XML_HEADERS, ("Content-Length", str(len(data)))])
         return [data]
@@ -167,6 +170,7 @@ def _answer_safely(
     path: str,
     query: str,
     form: MultiDict[str, str],
+    arrived: float | None = None,
 ) -> str:
     started = time.perf_counter()
     try:
@@ -181,6 +185,8 @@ def _answer_safely(
         body = handler(hotline, parsed, writes)
         # Measured up to the write transaction, which carries the sample itself.
         counters.record_latency(writes.pipe, time.perf_counter() - started)
+        if is_in_call(path):
+            counters.record_in_call_latency(writes.pipe, _in_call_seconds(arrived, started))
         writes.send()
     except ReplicasBehind as behind:
         # Applied on the primary but not yet on enough replicas: the retried step waits again.
@@ -194,6 +200,26 @@ def _answer_safely(
         with contextlib.suppress(RedisError):
             counters.record_latency(hotline.redis, time.perf_counter() - started)
     return body
+
+
+def _arrival(environ: WSGIEnvironment) -> float | None:
+    """When the balancer read the request (`X-Request-Start: t=<ms since the epoch>`, set
+    by ivr.balancer's HAProxy), or None when no balancer says."""
+    text = str(environ.get("HTTP_X_REQUEST_START", "")).removeprefix("t=")
+    if not (text.isascii() and text.isdigit()) or len(text) > 15:
+        return None
+    return int(text) / 1000
+
+
+def _in_call_seconds(arrived: float | None, started: float) -> float:
+    """An in-call webhook's latency as the caller waits it: from the balancer's arrival,
+    its queue included; from this process's start when no balancer stamped it, or when
+    the stamp is implausible (another host's clock is off, or a client sent its own)."""
+    if arrived is not None:
+        waited = time.time() - arrived
+        if 0 <= waited < ARRIVAL_PLAUSIBLE_SECONDS:
+            return waited
+    return time.perf_counter() - started
 
 
 def _query_args(query: str) -> dict[str, str]:

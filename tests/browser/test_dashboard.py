@@ -71,6 +71,8 @@ def shown_metrics(page: Page) -> dict[str, str]:
 
 
 def formatted(value: float, kind: str) -> str:
+    if kind == "shedding":
+        return "shedding" if value else "not shedding"
     if kind == "ms":
         return f"{value:,.1f} ms"
     if kind == "seconds":

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from callflows import prompts
 from callflows.ballots import load_ballot
-from flood.calls import CallSummary, Line, place_calls
+from flood.calls import CallSummary, Line, cut_off, place_calls
 from flood.correctness import check, load_precinct_table, stored_reports
 from flood.personas import MAX_CALL_BACKS, Chair
 from flood.worksheets import load_worksheets
@@ -23,6 +24,7 @@ from softphone import (
     APPLICATION_ERROR_MESSAGE,
     COMPLETED,
     NO_RESPONSE,
+    CallRecord,
     GatherPrompt,
     Keys,
 )
@@ -128,3 +130,12 @@ def test_a_chair_gives_up_after_a_bounded_number_of_call_backs() -> None:
     verdict = check([chair], [], summaries, load_precinct_table())
     assert verdict.chairs_called_again == [PRECINCT]
     assert verdict.chairs_correct == 0  # no report: the chair is not counted as done
+
+
+def test_a_chair_told_to_call_back_or_cut_off_calls_again_and_a_receipt_ends_it() -> None:
+    told = CallRecord("CA1", heard=["One moment, please.", prompts.TROUBLE_CALL_BACK])
+    cut = CallRecord("CA2", outcome=APPLICATION_ERROR, heard=[APPLICATION_ERROR_MESSAGE])
+    done = CallRecord("CA3", heard=[prompts.receipt("123456")[0], prompts.TROUBLE_CALL_BACK])
+    hung_up = CallRecord("CA4", heard=["Please enter your precinct ID."])
+    assert cut_off(told) and cut_off(cut)
+    assert not cut_off(done) and not cut_off(hung_up)
