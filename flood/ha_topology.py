@@ -16,8 +16,6 @@ would; every process is stopped by its PID (or its group's) afterwards.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import shutil
 import signal
@@ -41,8 +39,9 @@ from flood.stack import (
     web_command,
     worker_command,
 )
-from ivr.balancer import STATS_PATH, BalancerOptions, Node
+from ivr.balancer import BACKEND, STATS_PATH, BalancerOptions, Node
 from ivr.balancer import haproxy_config as balancer_config
+from ivr.overload import stats_rows
 
 START_SECONDS = 60.0
 """How long a web node may take to boot (three gunicorns on two shared cores)."""
@@ -215,9 +214,8 @@ class HaStack:
         and "BACKEND" for the pool as a whole."""
         url = f"{self.stats_urls[entry]};csv"
         with urllib.request.urlopen(url, timeout=2) as response:
-            text = response.read().decode()
-        rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
-        return {row["svname"]: row for row in rows if row["pxname"] == "hotline" and row["svname"]}
+            rows = stats_rows(response.read().decode())
+        return {server: row for (proxy, server), row in rows.items() if proxy == BACKEND}
 
     def pool(self, entry: int = 0) -> dict[str, str]:
         """What entry point `entry` thinks of each web node: "UP", "DOWN", "UP 1/2", ..."""

@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from flood.baseline import percentile
 from softphone.caller import API_VERSION, new_sid, signature_url
 
 TO_NUMBER = "+15155550100"
@@ -134,10 +135,7 @@ def new_call_params(rng: random.Random) -> dict[str, str]:
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1)
+    return round(percentile(samples, fraction), 1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,6 +42,7 @@ from callflows import prompts
 from callflows.ballots import Ballot, load_ballot
 from callflows.state import BLOCKS
 from flood.balanced_stack import BalancedOptions, BalancedStack, balanced_stack
+from flood.baseline import percentile
 from flood.new_call_flood import new_call_params
 from flood.personas import Chair
 from flood.plan import consistent, replayable
@@ -96,7 +97,7 @@ class OverloadOptions:
     seed: int = 16
 
 
-class TimedTransport(HttpTransport):
+class RecordingTransport(HttpTransport):
     """Real HTTP that notes each request's path, status and seconds."""
 
     def __init__(self) -> None:
@@ -127,7 +128,7 @@ class ChairCall:
 
     entry: PinEntry
     sheet: Worksheet
-    transport: TimedTransport = field(default_factory=TimedTransport)
+    transport: RecordingTransport = field(default_factory=RecordingTransport)
     record: CallRecord | None = None
     error: str = ""
 
@@ -362,7 +363,7 @@ def _summarised(
             problems.append(
                 f"{call.entry.precinct_id}: stored {stored.get(call.entry.precinct_id)}"
             )
-    steps = sorted(seconds for call in calls for _, _, seconds in call.transport.seen)
+    steps = [seconds for call in calls for _, _, seconds in call.transport.seen]
     firsts = [call.transport.seen[0][2] for call in calls if call.transport.seen]
     statuses = [status for call in calls for _, status, _ in call.transport.seen]
     return OverloadRun(
@@ -391,11 +392,8 @@ def _summarised(
     )
 
 
-def _ms(sorted_seconds: Sequence[float], fraction: float) -> float:
-    if not sorted_seconds:
-        return 0.0
-    index = min(len(sorted_seconds) - 1, int(fraction * len(sorted_seconds)))
-    return round(sorted_seconds[index] * 1000, 1)
+def _ms(seconds: list[float], fraction: float) -> float:
+    return round(percentile(seconds, fraction) * 1000, 1)
 
 
 def render_markdown(runs: Sequence[OverloadRun], options: OverloadOptions) -> str:

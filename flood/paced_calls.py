@@ -32,6 +32,7 @@ import gevent  # noqa: E402
 from geventhttpclient import HTTPClient  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from flood.baseline import percentile  # noqa: E402
 from flood.new_call_flood import BUSY, new_call_params  # noqa: E402
 from softphone.caller import signature_url  # noqa: E402
 
@@ -59,12 +60,9 @@ class PacedResult:
 
     def summarised(self) -> dict[str, float]:
         for name in ("busy", "answered"):
-            samples = sorted(getattr(self, f"{name}_ms"))
+            samples = getattr(self, f"{name}_ms")
             for label, fraction in (("p50", 0.50), ("p99", 0.99)):
-                value = (
-                    samples[min(len(samples) - 1, int(fraction * len(samples)))] if samples else 0
-                )
-                setattr(self, f"{name}_{label}_ms", round(value, 1))
+                setattr(self, f"{name}_{label}_ms", round(percentile(samples, fraction), 1))
         data = asdict(self)
         del data["busy_ms"], data["answered_ms"]
         return data

@@ -58,7 +58,7 @@ def read_status(urls: Sequence[str], fetch: Fetch | None = None) -> OverloadStat
     refused_rate = refused_total = queued = queue_ms = unreachable = 0
     for url in urls:
         try:
-            rows = _rows(get(f"{url};csv"))
+            rows = stats_rows(get(f"{url};csv"))
         except Exception as error:
             # The address only (no credentials ever go in these URLs).
             log.warning("balancer statistics at %s unreadable (%s)", url, type(error).__name__)
@@ -105,7 +105,7 @@ def _fetch(url: str) -> str:
         return str(response.read().decode())
 
 
-def _rows(text: str) -> dict[tuple[str, str], dict[str, str]]:
+def stats_rows(text: str) -> dict[tuple[str, str], dict[str, str]]:
     """HAProxy's CSV (its header starts with "# ") by (proxy, server) name."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("# ")))
     return {(row["pxname"], row["svname"]): row for row in reader if row.get("svname")}

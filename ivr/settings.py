@@ -122,6 +122,12 @@ class Settings:
     /stats), read for the overview's and /metrics' overload control; () when none."""
 
     @property
+    def entry_points(self) -> tuple[str, ...]:
+        """The base URLs Twilio reaches the hotline on: PUBLIC_BASE_URL, and the fallback
+        URL's second entry point when there is one (signatures are for either)."""
+        return tuple(url for url in (self.public_base_url, self.public_fallback_base_url) if url)
+
+    @property
     def drill_line_closes_at(self) -> datetime | None:
         """When the drill line becomes a way into the results line: `drill_closes_at`, else
         DRILL_CLOSES_BEFORE_CAUCUS before the caucuses close, else never (None)."""

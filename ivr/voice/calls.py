@@ -193,13 +193,12 @@ def dequeued(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
 
 def fallback(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     """Twilio could not use our answer: hold, then retry the step that failed."""
-    settings = hotline.settings
     # Either entry point (PUBLIC_FALLBACK_BASE_URL: a second load balancer) handed out the
     # failed step's URL: a step retried there may fail there too, and resumes the same way.
-    bases = (settings.public_base_url, settings.public_fallback_base_url)
     try:
         parts = urlsplit(req.error_url)
-        ours = any(parts.netloc == urlsplit(base).netloc for base in bases if base)
+        entry_points = hotline.settings.entry_points
+        ours = any(parts.netloc == urlsplit(base).netloc for base in entry_points)
     except ValueError:  # e.g. "http://[::1/": not a URL we handed out
         parts, ours = urlsplit(""), False
     log.warning("Twilio fallback: error %s at %s", req.error_code, voice_path(parts.path))

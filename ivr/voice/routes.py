@@ -151,16 +151,13 @@ def _signed_by_twilio(
     # Twilio signs the URL it requested: the Voice URL's entry point, or the fallback URL's
     # (PUBLIC_FALLBACK_BASE_URL, a second load balancer) and the relative retries after it.
     settings = hotline.settings
-    bases = [settings.public_base_url]
-    if settings.public_fallback_base_url:
-        bases.append(settings.public_fallback_base_url)
     signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
     suffix = path + ("?" + query if query else "")
     return any(
         twilio_signature.is_valid(
             settings.twilio_auth_token, base + suffix, form, signature, UNSIGNED_EXTRAS
         )
-        for base in bases
+        for base in settings.entry_points
     )
 
 
