@@ -77,6 +77,7 @@ def outbound_config(settings: Settings) -> OutboundConfig:
     """What the dialer and the outbound jobs need from the settings."""
     return OutboundConfig(
         base_url=settings.public_base_url,
+        fallback_base_url=settings.public_fallback_base_url,
         from_number=settings.hotline_number,
         calls_per_second=settings.outbound_calls_per_second,
         max_calls=settings.outbound_max_calls,
@@ -137,7 +138,14 @@ class TwilioCalls:
         self.request_timeout = request_timeout
 
     def create_call(
-        self, *, to: str, from_: str, url: str, status_callback: str, amd_callback: str
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        fallback_url: str,
+        status_callback: str,
+        amd_callback: str,
     ) -> str:
         try:
             call = self.client.calls.create(
@@ -145,6 +153,8 @@ class TwilioCalls:
                 from_=from_,
                 url=url,
                 method="POST",
+                fallback_url=fallback_url,
+                fallback_method="POST",
                 status_callback=status_callback,
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"],

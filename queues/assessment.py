@@ -52,7 +52,7 @@ def assess(
     findings = report_findings(precinct, groups, figures, chance)
     trust = None if caller is None else _trust(precinct, caller, stir_verstat, reached_by_hotline)
     return Assessment(
-        status=_status(session, precinct, figures, flagged, findings, trust),
+        status=_status(session, precinct, figures, flagged, findings, trust, caller),
         findings=findings,
         sdes=[str(sde(n, precinct.sde_per_county_delegate or 0)) for n in figures[DELEGATES]],
     )
@@ -92,6 +92,21 @@ def report_findings(
     return findings
 
 
+def _repeats_a_held_report(
+    session: Session, precinct: Precinct, figures: dict[str, list[int]], caller: str | None
+) -> bool:
+    """An unverified report of `precinct` from the same number with the same figures waits
+    already. Only a held report counts: a repeat is never read against the results."""
+    held = session.scalars(
+        select(Report.figures).where(
+            Report.precinct_pk == precinct.id,
+            Report.status == ReportStatus.UNVERIFIED,
+            Report.caller == (caller or ""),
+        )
+    )
+    return any(stored == figures for stored in held)
+
+
 def _trust(precinct: Precinct, caller: str, stir_verstat: str, reached_by_hotline: bool) -> Trust:
     return report_trust(
         caller, precinct.chair_phone, stir_verstat, reached_by_hotline=reached_by_hotline
@@ -105,6 +120,7 @@ def _status(
     flagged: dict[str, str],
     findings: list[dict[str, Any]],
     trust: Trust | None,
+    caller: str | None,
 ) -> ReportStatus:
     """Where a new report goes: quarantine, unverified, duplicate, conflict, flagged, or
     the results; `trust` None for figures a reviewer entered."""
@@ -122,6 +138,10 @@ def _status(
         # a `conflict` (which would tell staff the chair changed their figures), and it
         # never replaces anything; only a reviewer (later: a call back to the chair's
         # phone, `queues.outbound`) puts it in the results.
+        if _repeats_a_held_report(session, precinct, figures, caller):
+            # The chair who heard no receipt (a failover lost it, the call dropped) calls
+            # again and confirms the same figures: one report awaits its one callback.
+            return ReportStatus.DUPLICATE
         return ReportStatus.UNVERIFIED
     committed = session.scalars(
         select(Report)

@@ -89,7 +89,14 @@ class Telephony(Protocol):
     request_timeout: float
 
     def create_call(
-        self, *, to: str, from_: str, url: str, status_callback: str, amd_callback: str
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        fallback_url: str,
+        status_callback: str,
+        amd_callback: str,
     ) -> str: ...
 
     def calls_to(self, to: str, since: datetime) -> list[str]:
@@ -117,8 +124,17 @@ class OutboundConfig:
     rehearsal_phones: frozenset[str] = frozenset()
     """The only numbers dialled while the election is in rehearsal (staff phones)."""
 
+    fallback_base_url: str = ""
+    """The second entry point (PUBLIC_FALLBACK_BASE_URL); the first when there is none."""
+
     def call_url(self, attempt_id: int) -> str:
         return f"{self.base_url}/voice/outbound/call?a={attempt_id}"
+
+    @property
+    def fallback_url(self) -> str:
+        # Twilio asks it when the call's URL fails, as it does the number's Voice Fallback
+        # URL on a call in: a placed call survives the loss of the first entry point too.
+        return f"{self.fallback_base_url or self.base_url}/voice/fallback"
 
     def status_url(self, attempt_id: int) -> str:
         return f"{self.base_url}/voice/outbound/status?a={attempt_id}"
@@ -266,6 +282,7 @@ class Dialer:
                 to=to_number,
                 from_=config.from_number,
                 url=config.call_url(attempt_id),
+                fallback_url=config.fallback_url,
                 status_callback=config.status_url(attempt_id),
                 amd_callback=config.amd_url(attempt_id),
             )

@@ -14,8 +14,9 @@ from callflows import prompts
 from flood.worksheets import Worksheet, load_worksheets
 from ivr.cli import cli
 from ivr.hotline import Hotline
-from models import Report, ReportStatus, StaffRole
+from models import OutboundAttempt, Purpose, Report, ReportStatus, StaffRole
 from queues.worker import run_worker
+from softphone import Answer
 from tests.ivr.staff.support import post_form, staff_client
 from tests.support.calls import CALLER, chair, place_call
 from tests.support.data import import_precincts
@@ -50,6 +51,17 @@ def report_call(
     record = place_call(client, answer, from_number=from_number, stir_verstat=stir_verstat)
     run_worker(hotline.redis, hotline.sessions, burst=True)
     return record.spoken
+
+
+def other_figures(hotline: Hotline, pins: dict[str, str], sheet: Worksheet) -> Answer:
+    """Precinct 948199's chair keying one figure other than the worksheet's."""
+    return chair(
+        "948199",
+        pins["948199"],
+        sheet,
+        hotline.ballot,
+        **{"figure/first/1": "1#", "total/first": "41#", "fix/delegates": "2"},
+    )
 
 
 def stored(hotline: Hotline) -> list[Report]:
@@ -149,17 +161,28 @@ def test_an_unverified_report_is_never_a_conflict_nor_a_duplicate_of_the_committ
     # The same figures, then others, from the chair's number without attestation (a
     # spoofer who has the PIN looks just like this).
     report_call(client, hotline, pins, sheet, stir_verstat="")
-    other = chair(
-        "948199",
-        pins["948199"],
-        sheet,
-        hotline.ballot,
-        **{"figure/first/1": "1#", "total/first": "41#", "fix/delegates": "2"},
-    )
-    place_call(client, other, stir_verstat="TN-Validation-Passed-B")
+    place_call(client, other_figures(hotline, pins, sheet), stir_verstat="TN-Validation-Passed-B")
     run_worker(hotline.redis, hotline.sessions, burst=True)
     assert [r.status for r in stored(hotline)] == ["committed", "unverified", "unverified"]
     assert statewide(client) == 1
+
+
+def test_a_chair_who_confirms_the_same_figures_again_leaves_one_report_awaiting_its_callback(
+    client: FlaskClient, hotline: Hotline, pins: dict[str, str], sheet: Worksheet
+) -> None:
+    """A chair whose receipt was lost (a failover, a dropped line) calls again and confirms the
+    same figures: the repeat is a duplicate, so one report waits for one callback; other
+    figures from the same number are a report of their own."""
+    report_call(client, hotline, pins, sheet, stir_verstat="")
+    report_call(client, hotline, pins, sheet, stir_verstat="TN-Validation-Passed-C")
+    assert [r.status for r in stored(hotline)] == ["unverified", "duplicate"]
+    with hotline.sessions() as session:
+        waiting = session.query(OutboundAttempt).filter_by(purpose=Purpose.VERIFY.value).all()
+    assert [attempt.report_id for attempt in waiting] == [stored(hotline)[0].id]
+    place_call(client, other_figures(hotline, pins, sheet), stir_verstat="")
+    run_worker(hotline.redis, hotline.sessions, burst=True)
+    assert [r.status for r in stored(hotline)] == ["unverified", "duplicate", "unverified"]
+    assert statewide(client) == 0
 
 
 def test_staff_see_an_unverified_report_and_a_reviewer_approves_it_into_the_results(

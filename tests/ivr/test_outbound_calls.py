@@ -93,11 +93,26 @@ class Stack:
 
 @contextlib.contextmanager
 def hotline_stack(
-    database_url: str, redis_url: str, twilio_url: str, logs: Path, workers: int = 1
+    database_url: str,
+    redis_url: str,
+    twilio_url: str,
+    logs: Path,
+    workers: int = 1,
+    *,
+    first_entry_point_down: bool = False,
 ) -> Iterator[Stack]:
+    """The stack; with `first_entry_point_down`, PUBLIC_BASE_URL names a port where nothing
+    listens and the web process is reached through PUBLIC_FALLBACK_BASE_URL alone."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    entry_points = {"PUBLIC_BASE_URL": base_url}
+    if first_entry_point_down:
+        entry_points = {
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}",
+            "PUBLIC_FALLBACK_BASE_URL": base_url,
+        }
     outbound = {
+        **entry_points,
         "TWILIO_ACCOUNT_SID": DEV_ACCOUNT_SID,
         "TWILIO_API_BASE_URL": twilio_url,
         "HOTLINE_PHONE_NUMBER": DEV_HOTLINE_NUMBER,
@@ -416,6 +431,42 @@ def test_a_report_without_attestation_is_settled_by_calling_the_chair_back(
     assert statewide["precincts_reporting"] == (1 if status == "committed" else 0)
     if status == "quarantined":
         assert redis.hget("hotline:counters:totals", "reports_denied_by_chair") == b"1"
+
+
+def test_a_call_back_placed_while_the_first_entry_point_is_down_goes_through_the_fallback(
+    runner: FlaskCliRunner,
+    hotline: Hotline,
+    redis_server: RedisServer,
+    database_url: str,
+    twilio: RestStandIn,
+    tmp_path: Path,
+) -> None:
+    """The dialer gives Twilio the second entry point as the placed call's fallback URL, as
+    `hotline twilio configure` does for calls in: the chair is reached, and confirms."""
+    (sheet,) = clean_worksheets(1, hotline.ballot)
+    phone = chair_phone(1)
+    pins = import_precincts(
+        runner, tmp_path, counties=(sheet.county,), chair_phones={sheet.precinct_id: phone}
+    )
+    twilio.callees[phone] = AnsweringChair(keypad({"verify": "1"}))
+    with hotline_stack(
+        database_url,
+        redis_server.url,
+        twilio.base_url,
+        tmp_path / "logs",
+        first_entry_point_down=True,
+    ) as stack:
+        heard = call_in(stack, phone, sheet, pins[sheet.precinct_id], hotline.ballot)
+        assert "we will call you back on it to confirm" in heard
+        wait_for(
+            lambda: [r.status for r in reports(hotline).values()] == ["committed"],
+            120,
+            "the chair's confirmation on the call back",
+        )
+        twilio.wait_until_idle(timeout=60)
+    (call,) = twilio.created_calls
+    assert call.fallback_url == f"{stack.base_url}/voice/fallback"
+    assert call.url.startswith(stack.env["PUBLIC_BASE_URL"])
 
 
 def test_a_worker_killed_mid_round_loses_no_try_and_dials_nobody_twice(
