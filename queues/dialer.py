@@ -58,7 +58,11 @@ MAX_BACKOFF_SECONDS = 300
 """The longest pause before a try Twilio refused for a passing reason is tried again."""
 CLOCK_SKEW_SECONDS = 5
 """How far Twilio's clock may be behind ours when a lost call is looked up."""
-STALE_CALL_SECONDS = 3 * 3600
+STATUS_CHECK_SECONDS = 120
+"""A placed call with no final status this long after it was dialled is asked about, and
+again as often until it ends: its status callbacks go to the first entry point, and while
+that is down they are lost (Twilio gives a status callback no fallback URL), which would
+leave the try holding one of the dialer's lines for good."""
 """A placed call with no final status after this long is asked about (a lost callback)."""
 
 
@@ -165,6 +169,8 @@ class Dialer:
         self.monotonic = monotonic
         self.token = secrets.token_hex(8)
         self._next_create_at = 0.0
+        self._status_asked: dict[int, datetime] = {}
+        """When this dialer last asked Twilio about each placed try's call."""
         # A try left `dialing` is looked up only once no create request for it can still
         # be on its way to Twilio: ours time out after `request_timeout`.
         self.lookup_after = timedelta(seconds=telephony.request_timeout + CLOCK_SKEW_SECONDS)
@@ -361,12 +367,12 @@ class Dialer:
                     )
                 )
             )
-            stale = list(
+            check_every = timedelta(seconds=STATUS_CHECK_SECONDS)
+            unsettled = list(
                 session.scalars(
                     select(OutboundAttempt).where(
                         OutboundAttempt.state == AttemptState.PLACED.value,
-                        OutboundAttempt.dialing_since
-                        <= now - timedelta(seconds=STALE_CALL_SECONDS),
+                        OutboundAttempt.dialing_since <= now - check_every,
                     )
                 )
             )
@@ -377,8 +383,13 @@ class Dialer:
             )
         for attempt in doubtful:
             self._look_up(attempt, known, now)
-        for attempt in stale:
-            self._ask_status(attempt)
+        placed = {attempt.id for attempt in unsettled}
+        self._status_asked = {id_: at for id_, at in self._status_asked.items() if id_ in placed}
+        for attempt in unsettled:
+            asked = self._status_asked.get(attempt.id)
+            if asked is None or now - asked >= check_every:
+                self._status_asked[attempt.id] = now
+                self._ask_status(attempt)
 
     def _look_up(self, attempt: OutboundAttempt, known: set[str | None], now: datetime) -> None:
         assert attempt.dialing_since is not None

@@ -21,7 +21,7 @@ from ivr.settings import DEV_ACCOUNT_SID, DEV_HOTLINE_NUMBER
 from ivr.twilio_api import TwilioCalls, outbound_config, rest_client
 from models import AttemptState, OutboundAttempt, Outcome
 from queues import keys, outbound
-from queues.dialer import Dialer
+from queues.dialer import STATUS_CHECK_SECONDS, Dialer
 from queues.outbound import utcnow
 from softphone.rest import AnsweringChair, NoAnswer, RestStandIn
 from tests.support.data import import_precincts
@@ -193,3 +193,39 @@ def test_one_call_at_a_time_to_a_phone(
     assert sorted(call.to for call in twilio.created_calls) == sorted(PHONES.values())
     waiting = [a for a in tries(hotline) if a.state == AttemptState.DUE]
     assert [a.to_number for a in waiting] == [PHONES["948199"]]
+
+
+def test_a_call_whose_final_status_never_came_is_asked_about_and_frees_its_line(
+    hotline: Hotline, adair: dict[str, str], twilio: RestStandIn
+) -> None:
+    """Status callbacks lost (the first entry point was down): the try would hold the
+    dialer's only line for good; the dialer asks Twilio about the call instead, once an
+    interval."""
+    twilio.callees[PHONES["948199"]] = AnsweringChair(lambda prompt: None)  # answers, hangs up
+    for phone in list(PHONES.values())[1:]:
+        twilio.callees[phone] = NoAnswer()
+    start_round(hotline)
+    dialer = make_dialer(hotline, twilio, max_calls=1)
+    asked: list[str] = []
+    ask = dialer.telephony.call_status
+
+    def counted_ask(call_sid: str) -> str:
+        asked.append(call_sid)
+        return ask(call_sid)
+
+    dialer.telephony.call_status = counted_ask  # type: ignore[method-assign]
+    assert dialer.tick() == 1
+    twilio.wait_until_idle(timeout=30)  # the call is over; no worker recorded its status
+    (first,) = [a for a in tries(hotline) if a.state == AttemptState.PLACED]
+    assert dialer.tick() == 0 and asked == []  # the line is still taken, not yet asked
+    check = utcnow() + timedelta(seconds=STATUS_CHECK_SECONDS + 1)
+    assert dialer.tick(check) == 1  # asked; the call is over: the next chair is dialled
+    ended = next(a for a in tries(hotline) if a.id == first.id)
+    assert ended.state == AttemptState.ENDED and ended.call_status == "completed"
+    assert asked == [first.call_sid]
+    (second,) = [a for a in tries(hotline) if a.state == AttemptState.PLACED]
+    # The second call (ringing, unanswered) is asked about once an interval, not every tick.
+    later = check + timedelta(seconds=STATUS_CHECK_SECONDS + 1)
+    dialer.tick(later)
+    dialer.tick(later + timedelta(seconds=1))
+    assert second.call_sid is not None and asked.count(second.call_sid) == 1
