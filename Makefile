@@ -4,7 +4,7 @@
 VENV    := .venv
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test lint check install clean flood flood-chaos
+.PHONY: run test lint check install clean flood flood-chaos catalogue
 
 run: $(STAMP)
 	scripts/run-dev.sh
@@ -31,6 +31,13 @@ flood: $(STAMP)
 flood-chaos: $(STAMP)
 	$(VENV)/bin/hotline flood --scenario iowa2020 --start-stack --topology ha --chaos \
 		--out reports/iowa2020-chaos
+
+# The prompt catalogue (ivr/catalogue.py): extract every phrase and group name into the
+# template, then merge it into each language's .po file for a translator to complete.
+catalogue: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k phrase -k counted:1,2 -k phrase_in:2 --no-default-keywords \
+		--add-location=file --sort-by-file --omit-header -o ivr/locale/hotline.pot .
+	$(VENV)/bin/pybabel update -i ivr/locale/hotline.pot -d ivr/locale -D hotline
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh requirements.lock
 	scripts/bootstrap.sh

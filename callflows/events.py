@@ -103,6 +103,8 @@ class CallEnded:
     status: str = "completed"
     duration_seconds: int | None = None
     precinct_id: str | None = None
+    language: str = ""
+    """The language the call was in at its end ("" when it never reached the flow)."""
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ def _too_many_viable_groups(
         tied_names = [names[g] for g in tied]
         sentences.append(prompts.tie_at_the_cut(tied_names, final[tied[0]], allocation.games[0]))
         notes.append(f"tie at the cut: {_list_counts(names, final, tied)}")
-    spoken = " ".join(sentences)
+    spoken = prompts.sentences(sentences)
     written = f"{viable_count} viable groups > {d} delegates; " + "; ".join(notes)
     groups = tuple(sorted((*allocation.must_realign, *tied)))
     return [Finding(MORE_VIABLE_GROUPS_THAN_DELEGATES, spoken, written, groups)]

@@ -30,6 +30,7 @@ from callflows.events import (
     StaffRequested,
 )
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
+from callflows.phrases import LANGUAGES, Phrase, other_language
 from callflows.state import (
     BLOCKS,
     CHANCE,
@@ -74,6 +75,12 @@ figure or a total, where 0 is a figure; nor on calls the hotline places)."""
 MAX_STAFF_REQUESTS = 2
 """Times one call may ask for staff; a further 0 is an unusable entry, so nobody can keep
 a line (or staff's phone) busy by pressing 0 over and over."""
+LANGUAGE_KEYS = frozenset({"9", "9#"})
+"""What a caller keys to switch the call to the other language (callflows.phrases)."""
+LANGUAGE_MENUS = frozenset({PRECINCT, RESUME, "fix", CONFIRM, OFFER, VERIFY, REMIND, CHANCE})
+"""Where the language key works: the precinct ID (IDs have 4 to 7 digits, so 9 alone is
+none) and every menu, where no option is 9 (a game of chance numbers its tied groups from
+1, and is left out when nine or more tie). Never at a figure, a total or the PIN."""
 MAX_REMINDER_REPEATS = 3
 """Times a chair may hear a reminder call's message again (press 1) before goodbye."""
 REPORT_NAMESPACE = uuid.UUID("5d1c4c57-2b1e-4c4e-9a53-2f6c1a0e7b11")
@@ -90,6 +97,9 @@ class PrecinctInfo:
     is_satellite: bool = False
     chair_phone: str = ""
     """The chair's registered phone (E.164), "" when none is on file."""
+    language: str = ""
+    """The precinct's default language (callflows.phrases.LANGUAGES), "" for none: a call
+    switches to it once the precinct is known, unless its caller has chosen one."""
 
 
 class PinCheck(Enum):
@@ -187,11 +197,15 @@ def report_id_for(call_sid: str) -> str:
     return str(uuid.uuid5(REPORT_NAMESPACE, call_sid))
 
 
-def start_call(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "") -> Turn:
-    """The first turn of a call: greet and ask for the precinct ID.
+def start_call(
+    call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "", language: str = ""
+) -> Turn:
+    """The first turn of a call: greet, offer the other language, and ask for the precinct ID.
 
     `stir_verstat` is the carrier's attestation of the caller ID (Twilio's `StirVerstat`,
-    "" when none came); the call is `attested` when it is level A.
+    "" when none came); the call is `attested` when it is level A. `language` is the one
+    the caller's phone chose on an earlier call, "" for none (then English, until the
+    precinct's default is known).
     """
     state = CallState(
         call_sid=call_sid,
@@ -199,10 +213,13 @@ def start_call(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = 
         attested=stir_verstat == FULL_ATTESTATION,
         stir_verstat=stir_verstat,
     )
-    return _ask(state, ctx, prompts.GREETING)
+    _set_language(state, language)
+    return _ask(state, ctx, prompts.GREETING, _language_offer(state))
 
 
-def start_drill(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "") -> Turn:
+def start_drill(
+    call_sid: str, caller: str, ctx: Context, *, stir_verstat: str = "", language: str = ""
+) -> Turn:
     """The first turn of a call to the drill line: say it is the practice line, then the
     precinct ID and PIN as on the night; the call keys the practice worksheet
     (callflows.drill) and ends by saying whether it matched, never with a report."""
@@ -214,7 +231,35 @@ def start_drill(call_sid: str, caller: str, ctx: Context, *, stir_verstat: str =
         drill=True,
         started_at=ctx.now,
     )
-    return _ask(state, _mode(state, ctx), prompts.DRILL_GREETING)
+    _set_language(state, language)
+    return _ask(state, _mode(state, ctx), prompts.DRILL_GREETING, _language_offer(state))
+
+
+def _set_language(state: CallState, chosen: str) -> None:
+    """Start the call in the language its phone chose before ("" or unknown: none)."""
+    if chosen in LANGUAGES:
+        state.language, state.language_chosen = chosen, True
+
+
+def _language_offer(state: CallState) -> Phrase:
+    return prompts.language_offer(other_language(state.language))
+
+
+def _switch_language(state: CallState, ctx: Context) -> Turn:
+    """The language key: the same question again, in the other language, which the web tier
+    remembers for the caller's phone."""
+    state.language, state.language_chosen = other_language(state.language), True
+    return _ask(state, ctx)
+
+
+def _offers_language(state: CallState, ctx: Context) -> bool:
+    kind = step_kind(state.step)
+    if kind not in LANGUAGE_MENUS:
+        return False
+    if kind == CHANCE:
+        pending = checks.pending_game(ctx.ballot, state)
+        return pending is not None and len(pending[1].groups) < 9
+    return True
 
 
 def _mode(state: CallState, ctx: Context) -> Context:
@@ -223,23 +268,35 @@ def _mode(state: CallState, ctx: Context) -> Context:
     return replace(ctx, ballot=drill.practice_ballot()) if state.drill else ctx
 
 
-def start_offer(call_sid: str, chair_phone: str, info: PrecinctInfo, ctx: Context) -> Turn:
+def start_offer(
+    call_sid: str, chair_phone: str, info: PrecinctInfo, ctx: Context, *, language: str = ""
+) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone`, the registered phone of
-    a precinct with no report: offer to take the report now (then the PIN, as always)."""
+    a precinct with no report: offer to take the report now (then the PIN, as always).
+
+    On every call the hotline places, `language` is the one the phone chose on an earlier
+    call ("" for none: the precinct's default, else English)."""
     state = replace(
-        _placed_call(call_sid, chair_phone, info, OFFER),
+        _placed_call(call_sid, chair_phone, info, OFFER, language),
         delegates_to_elect=info.delegates_to_elect,
     )
     return _ask(state, ctx)
 
 
 def start_verification(
-    call_sid: str, chair_phone: str, info: PrecinctInfo, report_id: str, receipt: str, ctx: Context
+    call_sid: str,
+    chair_phone: str,
+    info: PrecinctInfo,
+    report_id: str,
+    receipt: str,
+    ctx: Context,
+    *,
+    language: str = "",
 ) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone` to ask whether the chair
     made the held report `report_id` (receipt `receipt`)."""
     state = replace(
-        _placed_call(call_sid, chair_phone, info, VERIFY),
+        _placed_call(call_sid, chair_phone, info, VERIFY, language),
         verifying_report_id=report_id,
         verifying_receipt=receipt,
     )
@@ -247,20 +304,29 @@ def start_verification(
 
 
 def start_reminder(
-    call_sid: str, chair_phone: str, info: PrecinctInfo, drill_number: str, ctx: Context
+    call_sid: str,
+    chair_phone: str,
+    info: PrecinctInfo,
+    drill_number: str,
+    ctx: Context,
+    *,
+    language: str = "",
 ) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone`, a chair who has not yet
     practised on the drill line: the reminder with the drill line's number, and the offer
     to hear it again."""
     state = replace(
-        _placed_call(call_sid, chair_phone, info, REMIND), reminding_number=drill_number
+        _placed_call(call_sid, chair_phone, info, REMIND, language),
+        reminding_number=drill_number,
     )
     return _ask(state, ctx)
 
 
-def _placed_call(call_sid: str, chair_phone: str, info: PrecinctInfo, step: str) -> CallState:
+def _placed_call(
+    call_sid: str, chair_phone: str, info: PrecinctInfo, step: str, language: str
+) -> CallState:
     """The state of a call the hotline placed to a precinct's registered chair phone."""
-    return CallState(
+    state = CallState(
         call_sid=call_sid,
         caller=chair_phone,
         reached_by_hotline=True,
@@ -268,6 +334,10 @@ def _placed_call(call_sid: str, chair_phone: str, info: PrecinctInfo, step: str)
         precinct_id=info.precinct_id,
         precinct_name=info.name,
     )
+    _set_language(state, language)
+    if not state.language_chosen and info.language in LANGUAGES:
+        state.language = info.language
+    return state
 
 
 def answer(
@@ -289,6 +359,8 @@ def answer(
     state.silences = 0
     if digits in STAFF_KEYS and step_kind(state.step) in STAFF_MENUS:
         return _ask_for_staff(state, ctx)
+    if digits in LANGUAGE_KEYS and _offers_language(state, ctx):
+        return _switch_language(state, ctx)
     return _HANDLERS[step_kind(state.step)](state, digits, ctx)
 
 
@@ -357,27 +429,28 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
     if kind == REMIND:
         reminder = prompts.remind_to_drill(state.precinct_name, state.reminding_number)
-        text = f"{reminder} {prompts.REMIND_AGAIN}"
+        text = prompts.together(reminder, prompts.REMIND_AGAIN)
         return Prompt(step, text, num_digits=1, finish_on_key="", timeout=8)
     if kind == CHANCE:
         pending = checks.pending_game(ctx.ballot, state)
         assert pending is not None, "the chance step is reached only when a game decides"
         finding, game = pending
         question = checks.chance_question(ctx.ballot, game)
-        return Prompt(step, f"{finding.spoken} {question}", num_digits=game.winners, timeout=10)
+        text = prompts.together(finding.spoken, question)
+        return Prompt(step, text, num_digits=game.winners, timeout=10)
     block = step_block(step)
     if kind == "figure":
         position = step_position(step)
         text = prompts.ask_group(ctx.ballot.groups[position - 1].spoken)
         if position == 1:
-            text = f"{prompts.block_intro(block)} {text}"
+            text = prompts.together(prompts.block_intro(block), text)
         return Prompt(step, text)
     if kind == "total":
         return Prompt(step, prompts.ask_total(block))
     problems = checks.block_problems(ctx.ballot, state, block)
     total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
     menu = prompts.ask_fix(block, total_wrong=total_wrong)
-    text = " ".join([*(p.spoken for p in problems), menu])
+    text = prompts.sentences([*(p.spoken for p in problems), menu])
     return Prompt(step, text, num_digits=1, finish_on_key="")
 
 
@@ -456,6 +529,8 @@ def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
     state.precinct_id = info.precinct_id
     state.precinct_name = info.name
     state.delegates_to_elect = info.delegates_to_elect
+    if not state.language_chosen and info.language in LANGUAGES:
+        state.language = info.language
     _goto(state, PIN)
     return _ask(state, ctx, prompts.precinct_found(info.name, info.county, info.is_satellite))
 
@@ -772,7 +847,7 @@ def _drill_submitted(state: CallState, ctx: Context, found: list[drill.Mismatch]
     )
 
 
-def _read_back(state: CallState, ctx: Context) -> list[str]:
+def _read_back(state: CallState, ctx: Context) -> list[Phrase]:
     lines = []
     for block in BLOCKS:
         values = [value or 0 for value in state.figures[block]]

@@ -104,6 +104,11 @@ class CallState:
     the practice's ending instead of a receipt; nothing it keys is a report."""
     started_at: str = ""
     """When a drill call began (ISO 8601), kept with the practice report; "" otherwise."""
+    language: str = "en"
+    """The language the call is in (callflows.phrases.LANGUAGES)."""
+    language_chosen: bool = False
+    """The caller chose it on this call, or on an earlier one from the same phone: a
+    precinct's default language no longer applies."""
 
     def to_json(self) -> str:
         # vars(), not asdict(): every field is already JSON, and asdict's deep copy was a

@@ -29,6 +29,8 @@ from callflows.state import CallState, Progress
 from queues import keys
 
 PROGRESS_TTL_SECONDS = 24 * 3600
+LANGUAGE_TTL_SECONDS = 60 * 24 * 3600
+"""A phone's chosen language is kept from the drill weeks before the night until after it."""
 RECEIPT_TTL_SECONDS = 30 * 24 * 3600
 LOCK_TTL_MS = 10_000
 """A webhook that dies holding a call's lock frees it after this long."""
@@ -281,6 +283,17 @@ class CallStore:
 
     def clear_progress(self, client: Redis, precinct_id: str, caller: str) -> None:
         client.delete(self._progress_key(precinct_id, caller))
+
+    def save_language(self, client: Redis, caller: str, language: str) -> None:
+        """Remember the language `caller`'s phone chose, for its next calls in or out."""
+        client.set(keys.phone_language(caller), language, ex=LANGUAGE_TTL_SECONDS)
+
+    def load_language(self, caller: str) -> str:
+        """The language `caller`'s phone chose on an earlier call; "" for none."""
+        if not caller:
+            return ""
+        raw = self.redis.get(keys.phone_language(caller))
+        return raw.decode() if isinstance(raw, bytes) else ""
 
     def new_receipt(self, attempts: int = 20) -> str:
         """A six-digit receipt not handed out in the last month (reserved in Redis)."""

@@ -106,5 +106,6 @@ def _entry(row: Precinct) -> DirectoryEntry:
         delegates_to_elect=row.delegates_to_elect,
         is_satellite=row.is_satellite,
         chair_phone=row.chair_phone,
+        language=row.language,
     )
     return DirectoryEntry(info=info, pin_hmac=row.pin_hmac)

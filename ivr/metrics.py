@@ -11,10 +11,12 @@ from redis import Redis
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
 
+from callflows.phrases import LANGUAGES
 from ivr.hotline import Hotline
 from ivr.overload import OverloadStatus
 from models import Precinct, Report, ReportStatus
 from queues import admission, call_log, counters
+from queues.counters import calls_in_language
 from queues.defaults import WORKER_QUEUES
 from queues.publish import queue
 
@@ -89,6 +91,7 @@ SHOWN_TOTALS = (
     "staff_put_through",
     "staff_off_duty",
     "reports_denied_by_chair",
+    *(calls_in_language(code) for code in LANGUAGES),
 )
 """The running totals the overview page shows by name."""
 

@@ -2,8 +2,9 @@
 
 Accepts `iowa2020_precincts.csv` as it is (county, precinct, precinct_short_name,
 precinct_id, is_satellite, delegates_to_elect, sde_per_county_delegate, ...) plus the
-optional columns chair_name, chair_phone, pin and closes_at (a site's own scheduled close,
-ISO 8601 with its UTC offset, for satellites on other clocks).
+optional columns chair_name, chair_phone, pin, closes_at (a site's own scheduled close,
+ISO 8601 with its UTC offset, for satellites on other clocks) and language (the language its
+calls switch to once the precinct is known: en or es).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callflows.phones import read_number
+from callflows.phrases import LANGUAGES
 from ivr.pins import pin_hmac
 from ivr.settings import aware_datetime
 from models import AuditEvent, Precinct
@@ -56,6 +58,7 @@ class PrecinctRow:
     chair_phone: str
     pin: str
     closes_at: datetime | None = None
+    language: str = ""
     id_assigned: bool = False
 
 
@@ -147,6 +150,12 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
             f"closes_at {text('closes_at')[:40]!r} is not a date and time with its UTC offset"
             " (e.g. 2020-02-03T19:00:00-06:00)"
         )
+    language = text("language").lower()
+    if language and language not in LANGUAGES:
+        spoken = ", ".join(LANGUAGES)
+        problems.append(
+            f"language {text('language')[:20]!r} is not one the hotline speaks ({spoken})"
+        )
     if problems:
         return None
     return PrecinctRow(
@@ -162,6 +171,7 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
         chair_phone=phone,
         pin=pin,
         closes_at=closes_at,
+        language=language,
     )
 
 
@@ -226,6 +236,8 @@ def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: s
         if row.closes_at is not None:
             # In UTC: SQLite keeps no offset, and every comparison is made in UTC.
             precinct.closes_at = row.closes_at.astimezone(UTC)
+        if row.language:
+            precinct.language = row.language
         if not precinct.chair_phone:
             result.without_chair_phone += 1
         if row.pin:

@@ -16,9 +16,8 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import VoiceResponse
 
 from callflows.flow import Turn
-
-VOICE = "Polly.Joanna"
-LANGUAGE = "en-US"
+from callflows.phrases import ENGLISH
+from ivr import catalogue
 
 
 def step_url(step: str, seq: int, **extra: str) -> str:
@@ -32,7 +31,12 @@ def step_url(step: str, seq: int, **extra: str) -> str:
 # ElementTree, which cost about a tenth of a figure's webhook (`hotline capacity --profile`).
 # The rarer documents below are still built with it.
 _HEADER = '<?xml version="1.0" encoding="UTF-8"?><Response>'
-_SAY_ATTRIBUTES = f'language="{LANGUAGE}" voice="{VOICE}"'
+
+
+@functools.cache
+def _say_attributes(code: str) -> str:
+    spoken = catalogue.language(code)
+    return f'language="{spoken.say_language}" voice="{spoken.voice}"'
 
 
 def _text(text: str) -> str:
@@ -46,11 +50,17 @@ def _attribute(value: str) -> str:
     return value.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
 
 
-def _says(texts: Iterable[str]) -> str:
-    return "".join(
-        f"<Say {_SAY_ATTRIBUTES}>{_text(text)}</Say>" if text else f"<Say {_SAY_ATTRIBUTES} />"
-        for text in texts
-    )
+def _says(texts: Iterable[str], language: str) -> str:
+    """Each text in the call's `language` and its voice (a phrase fixed to another language,
+    such as the offer of Spanish on an English call, in that one's)."""
+    return "".join(_say(text, getattr(text, "language", None) or language) for text in texts)
+
+
+def _say(text: str, language: str) -> str:
+    attributes = _say_attributes(language)
+    if not text:
+        return f"<Say {attributes} />"
+    return f"<Say {attributes}>{_text(catalogue.say(text, language))}</Say>"
 
 
 def _redirect(url: str) -> str:
@@ -62,8 +72,9 @@ def _redirect(url: str) -> str:
 def render_turn(turn: Turn) -> str:
     """The TwiML for a turn of the call flow."""
     prompt = turn.prompt
+    language = turn.state.language
     if prompt is None:
-        return f"{_HEADER}{_says(turn.say)}<Hangup /></Response>"
+        return f"{_HEADER}{_says(turn.say, language)}<Hangup /></Response>"
     seq = turn.state.seq
     attributes = f'action="{_attribute(step_url(prompt.step, seq))}"'
     if prompt.finish_on_key == "#":
@@ -72,19 +83,21 @@ def render_turn(turn: Turn) -> str:
     if prompt.num_digits is not None:
         attributes += f' numDigits="{prompt.num_digits}"'
     attributes += f' timeout="{prompt.timeout}"'
-    gather = f"<Gather {attributes}>{_says((*turn.say, prompt.text))}</Gather>"
+    gather = f"<Gather {attributes}>{_says((*turn.say, prompt.text), language)}</Gather>"
     silence = _redirect(step_url(prompt.step, seq, silence="1"))
     return f"{_HEADER}{gather}{silence}</Response>"
 
 
-def hold_and_retry(message: str, retry_url: str, pause_seconds: int = 2) -> str:
+def hold_and_retry(
+    message: str, retry_url: str, pause_seconds: int = 2, *, language: str = ENGLISH
+) -> str:
     """Ask the caller to hold, then request the same step again."""
     pause = f'<Pause length="{pause_seconds}" />'
-    return f"{_HEADER}{_says((message,))}{pause}{_redirect(retry_url)}</Response>"
+    return f"{_HEADER}{_says((message,), language)}{pause}{_redirect(retry_url)}</Response>"
 
 
-def say_and_hang_up(*texts: str) -> str:
-    return f"{_HEADER}{_says(texts)}<Hangup /></Response>"
+def say_and_hang_up(*texts: str, language: str = ENGLISH) -> str:
+    return f"{_HEADER}{_says(texts, language)}<Hangup /></Response>"
 
 
 # The documents that never change are built once: serializing even an empty one costs a
@@ -111,7 +124,7 @@ def enqueue(queue_name: str, wait_url: str, action_url: str) -> str:
 
 def hold_announcement(text: str, pause_seconds: int) -> str:
     """One round of the wait URL: Twilio requests it again when it has played."""
-    return f'{_HEADER}{_says((text,))}<Pause length="{pause_seconds}" /></Response>'
+    return f'{_HEADER}{_says((text,), ENGLISH)}<Pause length="{pause_seconds}" /></Response>'
 
 
 @functools.cache
@@ -144,8 +157,10 @@ def dial_staff(turn: Turn, staff_number: str) -> str:
     requests the <Dial action> with DialCallStatus, carrying the call's sequence number so
     a repeated request is answered as before."""
     response = VoiceResponse()
+    spoken = catalogue.language(turn.state.language)
     for text in turn.say:
-        response.say(text, voice=VOICE, language=LANGUAGE)
+        words = catalogue.say(text, spoken.code)
+        response.say(words, voice=spoken.voice, language=spoken.say_language)
     seq = turn.state.seq
     dial = response.dial(
         action=step_url(STAFF_DONE, seq), method="POST", timeout=STAFF_DIAL_TIMEOUT
@@ -154,14 +169,16 @@ def dial_staff(turn: Turn, staff_number: str) -> str:
     return str(response)
 
 
-def say_only(*texts: str) -> str:
+def say_only(*texts: str, language: str = ENGLISH) -> str:
     """Say `texts` and nothing else (a whisper: the call goes on when the document ends)."""
-    return f"{_HEADER}{_says(texts)}</Response>"
+    return f"{_HEADER}{_says(texts, language)}</Response>"
 
 
-def say_and_redirect(text: str, url: str) -> str:
+def say_and_redirect(text: str, url: str, *, language: str = ENGLISH) -> str:
     """Say `text`, then send the call on to `url` (a POST, as Twilio's Voice URL)."""
     response = VoiceResponse()
-    response.say(text, voice=VOICE, language=LANGUAGE)
+    spoken = catalogue.language(language)
+    words = catalogue.say(text, spoken.code)
+    response.say(words, voice=spoken.voice, language=spoken.say_language)
     response.redirect(url, method="POST")
     return str(response)

@@ -94,6 +94,8 @@ class Precinct(Base):
     # When this site's caucus is scheduled to close, where it differs from the election's
     # (HOTLINE_CAUCUS_CLOSES_AT): satellites abroad close on their own clocks.
     closes_at: Mapped[datetime | None]
+    # The language its calls switch to once the precinct is known ("" for none, "es").
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
     reports: Mapped[list[Report]] = relationship(back_populates="precinct")
 
@@ -119,6 +121,8 @@ class Call(Base):
     # The last time the caller pressed 0 at a menu to reach staff, and at which step.
     staff_requested_at: Mapped[datetime | None]
     staff_step: Mapped[str] = mapped_column(String(64), default="")
+    # The language the call was in when it ended ("" for a call that ended unanswered).
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # Recorded while the election was in rehearsal (archived by the switch to live).
     rehearsal: Mapped[bool] = mapped_column(default=False, server_default=false())
 

@@ -324,6 +324,7 @@ _CALL_LENGTHS = {
         "screening",
         "precinct_id",
         "staff_step",
+        "language",
     )
 }
 
@@ -359,6 +360,8 @@ def _apply_to_call(call: Call, event: CallStarted | CallEnded | StaffRequested) 
         # one beyond its INTEGER.
         in_range = duration is not None and 0 <= duration <= MAX_DURATION_SECONDS
         call.duration_seconds = duration if in_range else None
+        if event.language:
+            call.language = _fit(event.language, "language")
         # A precinct ID too long for its column is no precinct, and cut short it could
         # name another one: left unset instead.
         if event.precinct_id and unfit(event.precinct_id, _CALL_LENGTHS["precinct_id"]) is None:

@@ -98,6 +98,11 @@ def _percentiles(recent: list[bytes | str]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "samples": len(samples)}
 
 
+def calls_in_language(language: str) -> str:
+    """The running total of calls that ended in `language` (callflows.phrases.LANGUAGES)."""
+    return f"calls_in_{language}"
+
+
 def add_event(redis: Redis, name: str, amount: int = 1) -> None:
     """A running total (e.g. "pin_failures", "precinct_locks")."""
     redis.hincrby(keys.TOTALS, name, amount)

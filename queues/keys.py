@@ -28,6 +28,11 @@ def progress(precinct_id: str, caller: str) -> str:
     return f"{PREFIX}:progress:{precinct_id}:{caller}"
 
 
+def phone_language(phone: str) -> str:
+    """The language a phone chose with the language key (callflows.flow), for its next calls."""
+    return f"{PREFIX}:language:{phone}"
+
+
 def receipt(code: str) -> str:
     """A receipt number handed out (reserved so it is not handed out twice)."""
     return f"{PREFIX}:receipt:{code}"

@@ -182,6 +182,8 @@ class CallRecord:
     outcome: str = COMPLETED
     transcript: list[Event] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
+    heard_in: list[tuple[str, str]] = field(default_factory=list)
+    """The language and voice of each of `heard`, as each <Say> gave them."""
     statuses: list[int] = field(default_factory=list)  # every request's, in order; 0: no answer
     requests: int = 0  # every HTTP request made, the status callback included
     application_errors: int = 0  # failed fetches, whether or not a fallback recovered them
@@ -498,6 +500,7 @@ class Softphone:
             # loop="0" means "until the call ends" on Twilio; once is enough to hear it.
             for _ in range(max(verb.loop, 1)):
                 self.record.heard.append(verb.text)
+                self.record.heard_in.append((verb.language, verb.voice))
                 self._pending_speech.append(verb.text)
                 self._event("say", verb.text)
                 self.clock.advance(self.clock.speech_seconds(verb.text))

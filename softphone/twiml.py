@@ -20,6 +20,8 @@ ERROR_SCHEMA = 12200  # unknown verb, bad nesting or a bad attribute value
 
 # Keys a phone keypad can send as DTMF.
 DTMF_KEYS = frozenset("0123456789*#")
+DEFAULT_SAY_LANGUAGE = "en-US"
+"""<Say language> when none is given (Twilio's TwiML reference)."""
 
 # Verbs Twilio supports but this stand-in does not simulate: meeting one is a limit of the test
 # harness, not an error in the application, so it raises instead of counting as one.
@@ -42,6 +44,9 @@ class UnsupportedTwimlError(Exception):
 class Say:
     text: str
     loop: int = 1
+    voice: str = ""
+    """The voice attribute as sent ("" for Twilio's default)."""
+    language: str = DEFAULT_SAY_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,12 @@ def parse_twiml(text: str) -> tuple[Verb, ...]:
 def _verb(el: ET.Element) -> Verb:
     tag = el.tag
     if tag == "Say":
-        return Say(_text(el), _int_attr(el, "loop", 1, minimum=0))
+        return Say(
+            _text(el),
+            _int_attr(el, "loop", 1, minimum=0),
+            el.get("voice", ""),
+            el.get("language", DEFAULT_SAY_LANGUAGE),
+        )
     if tag == "Play":
         return Play(_text(el), _int_attr(el, "loop", 1, minimum=0))
     if tag == "Pause":

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr import catalogue
 from ivr.hotline import current_hotline
 from ivr.staff.access import signed_in_staff
 from models import NEEDS_REVIEW, Report, StaffRole
@@ -25,6 +26,12 @@ def _display_zone() -> tzinfo:
 
 
 DISPLAY_ZONE = _display_zone()
+
+
+def language_name(code: str) -> str:
+    """A language code as staff read it ("—" for none)."""
+    spoken = catalogue.LANGUAGES.get(code)
+    return spoken.name if spoken is not None else code or "—"
 
 
 def when(value: datetime | None, with_date: bool = True) -> str:
@@ -66,5 +73,7 @@ def _context() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, epoch=epoch, number=number, duration=duration)
+    app.jinja_env.filters.update(
+        when=when, epoch=epoch, number=number, duration=duration, language_name=language_name
+    )
     app.context_processor(_context)

@@ -13,6 +13,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ivr import catalogue
 from ivr.hotline import Hotline, current_hotline
 from ivr.metrics import Snapshot, collect
 from ivr.staff import jobs, readiness
@@ -61,6 +62,7 @@ def index() -> str:
         can_requeue=current_staff().may(StaffRole.REVIEWER),
         twilio_check=last_check(hotline.redis),
         county_map=county_map,
+        languages=catalogue.LANGUAGES,
     )
 
 

@@ -49,6 +49,7 @@ from ivr.voice.twilio_request import (
     voice_path,
 )
 from queues import admission, call_log, counters, election_mode, screening
+from queues.counters import calls_in_language
 from queues.defaults import HOLD_POLL_PAUSE_SECONDS
 from queues.publish import (
     publish_callback,
@@ -122,6 +123,9 @@ def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         body = render(hotline, turn)
         _publish_events(hotline, turn, writes)
         hotline.store.save(writes.pipe, turn.state, body)
+        if turn.state.language != state.language and turn.state.language_chosen and state.caller:
+            # The language key: the phone's next calls, in and out, start in this language.
+            hotline.store.save_language(writes.pipe, state.caller, turn.state.language)
         _keep_progress(hotline, turn, writes)
         if turn.end_reason is not None:
             counters.count_screening(writes.pipe, "ended", turn.end_reason.value)
@@ -162,8 +166,12 @@ def status(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
             status=req.call_status or "completed",
             duration_seconds=req.call_duration,
             precinct_id=loaded.state.precinct_id if loaded else None,
+            language=loaded.state.language if loaded else "",
         )
         call_log.add(writes.pipe, ended)
+        if loaded is not None:
+            # Staff's breakdown by language, of the calls that reached the flow.
+            counters.add_event(writes.pipe, calls_in_language(loaded.state.language))
     return twiml.empty()
 
 
@@ -299,7 +307,8 @@ def _hold(hotline: Hotline, req: VoiceRequest) -> str:
 def _start(hotline: Hotline, req: VoiceRequest, writes: Writes, *, drill: bool = False) -> str:
     ctx = context(hotline, writes, drill=drill)
     begin = start_drill if drill else start_call
-    turn = begin(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat)
+    language = hotline.store.load_language(req.caller_id)
+    turn = begin(req.call_sid, req.caller_id, ctx, stir_verstat=req.stir_verstat, language=language)
     body = twiml.render_turn(turn)
     hotline.store.create(writes.pipe, turn.state, body)
     return body

@@ -15,6 +15,7 @@ from callflows import prompts
 from callflows.events import CallStarted
 from callflows.flow import start_offer, start_reminder, start_verification
 from callflows.phones import e164
+from callflows.phrases import ENGLISH
 from ivr import twiml
 from ivr.callstore import Writes
 from ivr.hotline import Hotline
@@ -47,16 +48,24 @@ def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
                 "outbound try %d: precinct %s is unknown", context.attempt_id, context.precinct_id
             )
             return twiml.say_and_hang_up(prompts.CALL_FINISHED)
+        chosen = hotline.store.load_language(context.to_number)
         if context.purpose == Purpose.VERIFY.value:
             turn = start_verification(
-                req.call_sid, context.to_number, info, context.report_id, context.receipt, ctx
+                req.call_sid,
+                context.to_number,
+                info,
+                context.report_id,
+                context.receipt,
+                ctx,
+                language=chosen,
             )
         elif context.purpose == Purpose.REMINDER.value:
+            drill_number = hotline.settings.drill_number
             turn = start_reminder(
-                req.call_sid, context.to_number, info, hotline.settings.drill_number, ctx
+                req.call_sid, context.to_number, info, drill_number, ctx, language=chosen
             )
         else:
-            turn = start_offer(req.call_sid, context.to_number, info, ctx)
+            turn = start_offer(req.call_sid, context.to_number, info, ctx, language=chosen)
         body = calls.render(hotline, turn)
         # Inside the IVR like any call (its steps touch the slot); the dialer's own cap
         # bounds how many there are.
@@ -111,12 +120,16 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         return twiml.empty()
     info = WebServices(hotline, writes).find_precinct(context.precinct_id)
     name = info.name if info is not None else context.precinct_id
+    # The chair's language: the phone's own choice, else the precinct's default.
+    language = hotline.store.load_language(context.to_number) or (info.language if info else "")
     if context.purpose == Purpose.VERIFY.value:
-        return twiml.say_and_hang_up(prompts.voicemail_verify(name))
-    if context.purpose == Purpose.REMINDER.value:
+        message = prompts.voicemail_verify(name)
+    elif context.purpose == Purpose.REMINDER.value:
         reminder = prompts.remind_to_drill(name, hotline.settings.drill_number)
-        return twiml.say_and_hang_up(f"{reminder} {prompts.REMINDED_GOODBYE}")
-    return twiml.say_and_hang_up(prompts.voicemail_offer(name, hotline.settings.hotline_number))
+        message = prompts.together(reminder, prompts.REMINDED_GOODBYE)
+    else:
+        message = prompts.voicemail_offer(name, hotline.settings.hotline_number)
+    return twiml.say_and_hang_up(message, language=language or ENGLISH)
 
 
 def _placed_call(hotline: Hotline, req: VoiceRequest) -> CallContext | None:

@@ -57,7 +57,7 @@ def test_the_worksheet_exercises_viability_realignment_and_a_game_of_chance() ->
 
 def test_a_drill_keys_the_practice_worksheet_and_hears_it_matched() -> None:
     call = DrillCall()
-    assert call.turn.say == (prompts.DRILL_GREETING,)
+    assert call.turn.say == (prompts.DRILL_GREETING, prompts.language_offer("es"))
     call.key("948199", "123456")
     # The practice ballot's groups, not the night's (Adair 1NW elects 8; the sheet, 4).
     assert call.turn.prompt is not None and "Oak." in call.turn.prompt.text

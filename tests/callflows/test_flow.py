@@ -84,7 +84,7 @@ class Call:
 
 def test_a_call_starts_by_asking_for_the_precinct() -> None:
     call = Call()
-    assert call.turn.say == (prompts.GREETING,)
+    assert call.turn.say == (prompts.GREETING, prompts.language_offer("es"))
     assert call.turn.prompt is not None
     assert call.turn.prompt.step == "precinct"
     assert call.turn.prompt.finish_on_key == "#"

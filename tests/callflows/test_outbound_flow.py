@@ -89,7 +89,7 @@ def test_1_confirms_and_2_denies_the_report() -> None:
 
 def test_anything_else_at_the_verification_question_asks_again() -> None:
     call = PlacedCall("verify")
-    turn = call.key("9")
+    turn = call.key("8")
     assert turn.say == (prompts.PRESS_ONE_OR_TWO,) and not turn.events
     assert turn.prompt is not None and turn.prompt.step == "verify"
 
@@ -113,6 +113,6 @@ def test_a_reminder_says_the_drill_number_twice_and_offers_it_again() -> None:
         assert asked(call.key("1")) == said
     assert call.key("1").end_reason is EndReason.REMINDED
     assert call.turn.say == (prompts.REMINDED_GOODBYE,) and call.state.step == DONE
-    for keyed in ("9", None):
+    for keyed in ("8", None):
         call.turn = flow.start_reminder("CA5", CHAIR, ADAIR_1NW, "+15155550199", call.ctx)
         assert call.key(keyed).end_reason is EndReason.REMINDED

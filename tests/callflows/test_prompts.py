@@ -100,7 +100,7 @@ def test_the_check_finds_the_sentences_of_prompts_itself() -> None:
     found = sentences(PROMPTS.read_text())
     assert prompts.GOODBYE not in found  # one word: too short to tell from code
     assert prompts.THANK_YOU in found and prompts.ASK_CONFIRM in found
-    assert "Your {} figures add up to {}, but your worksheet total is {}." in found
+    assert "Your {block} figures add up to {added}, but your worksheet total is {stated}." in found
     assert len(found) >= 40
 
 

@@ -14,9 +14,19 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from callflows.flow import Prompt, Turn
 from callflows.state import CallState
-from ivr import twiml
+from ivr import catalogue, twiml
 
 texts = st.text(max_size=40)
+languages = st.sampled_from(sorted(catalogue.LANGUAGES))
+
+
+def say(parent: VoiceResponse | Gather, text: str, language: str = "en") -> None:
+    """What the builder is given: the text in the call's language, with its voice."""
+    spoken = catalogue.language(language)
+    words = catalogue.say(text, language)
+    parent.say(words, voice=spoken.voice, language=spoken.say_language)
+
+
 steps = st.sampled_from(["precinct", "pin", "figure/first/2", "total/final", "confirm", "fix/x"])
 
 
@@ -24,7 +34,7 @@ def builder_turn(turn: Turn) -> str:
     response = VoiceResponse()
     if turn.prompt is None:
         for text in turn.say:
-            response.say(text, voice=twiml.VOICE, language=twiml.LANGUAGE)
+            say(response, text, turn.state.language)
         response.hangup()
         return str(response)
     prompt = turn.prompt
@@ -41,7 +51,7 @@ def builder_turn(turn: Turn) -> str:
         options["action_on_empty_result"] = True
     gather = Gather(**options)
     for text in (*turn.say, prompt.text):
-        gather.say(text, voice=twiml.VOICE, language=twiml.LANGUAGE)
+        say(gather, text, turn.state.language)
     response.append(gather)
     silence = twiml.step_url(prompt.step, turn.state.seq, silence="1")
     response.redirect(silence, method="POST")
@@ -50,7 +60,7 @@ def builder_turn(turn: Turn) -> str:
 
 def builder_hold_and_retry(message: str, url: str, pause: int) -> str:
     response = VoiceResponse()
-    response.say(message, voice=twiml.VOICE, language=twiml.LANGUAGE)
+    say(response, message)
     response.pause(length=pause)
     response.redirect(url, method="POST")
     return str(response)
@@ -59,7 +69,10 @@ def builder_hold_and_retry(message: str, url: str, pause: int) -> str:
 @st.composite
 def turns(draw: st.DrawFn) -> Turn:
     state = CallState(
-        call_sid="CA" + "0" * 32, caller="+15155550123", seq=draw(st.integers(0, 999))
+        call_sid="CA" + "0" * 32,
+        caller="+15155550123",
+        seq=draw(st.integers(0, 999)),
+        language=draw(languages),
     )
     say = tuple(draw(st.lists(texts, max_size=3)))
     if draw(st.booleans()):
@@ -87,11 +100,11 @@ def test_holds_and_goodbyes_are_written_as_the_builder_writes_them(
 ) -> None:
     assert twiml.hold_and_retry(message, url, pause) == builder_hold_and_retry(message, url, pause)
     goodbye = VoiceResponse()
-    goodbye.say(message, voice=twiml.VOICE, language=twiml.LANGUAGE)
-    goodbye.say(url, voice=twiml.VOICE, language=twiml.LANGUAGE)
+    say(goodbye, message)
+    say(goodbye, url)
     goodbye.hangup()
     assert twiml.say_and_hang_up(message, url) == str(goodbye)
     announcement = VoiceResponse()
-    announcement.say(message, voice=twiml.VOICE, language=twiml.LANGUAGE)
+    say(announcement, message)
     announcement.pause(length=pause)
     assert twiml.hold_announcement(message, pause) == str(announcement)

@@ -11,7 +11,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
+from callflows import prompts
 from flood.worksheets import load_worksheets
+from ivr import catalogue
 from ivr.hotline import Hotline
 from models import Call, Report
 from queues.worker import run_worker
@@ -61,8 +63,11 @@ def test_first_answer_gathers_the_precinct_and_redirects_on_silence(client: Flas
     assert gather.get("finishOnKey") == "#"
     assert [say.text for say in gather] == [
         "Caucus results hotline.",
+        catalogue.say(prompts.language_offer("es"), "es"),
         "Key your precinct ID, then press pound.",
     ]
+    # The offer of Spanish in Spanish, with a Spanish voice; the rest in English.
+    assert [say.get("language") for say in gather] == ["en-US", "es-US", "en-US"]
     assert redirect.tag == "Redirect"
     assert redirect.text == "/voice/precinct?n=1&silence=1"
 

@@ -23,17 +23,24 @@ def import_precincts(
     directory: Path,
     counties: tuple[str, ...] | None = ("Adair",),
     chair_phones: dict[str, str] | None = None,
+    columns: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Import 2020 precincts through `hotline precincts import`; returns their PINs by ID."""
+    """Import 2020 precincts through `hotline precincts import`; returns their PINs by ID.
+    `columns` adds optional columns: each a column's values by precinct ID."""
     rows = precinct_rows(counties)
     pins: dict[str, str] = {}
+    extra = columns or {}
     for row in rows:
         if row["precinct_id"]:
             pins[row["precinct_id"]] = row["pin"] = new_pin()
             row["chair_phone"] = (chair_phones or {}).get(row["precinct_id"], "")
+        for column, values in extra.items():
+            row[column] = values.get(row["precinct_id"], "")
     path = directory / "precincts.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*rows[0].keys(), "pin", "chair_phone"])
+        fieldnames = [*rows[0].keys()]
+        fieldnames += [name for name in ("pin", "chair_phone") if name not in fieldnames]
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
     result = runner.invoke(cli, ["precincts", "import", str(path), "--assign-missing-ids"])
