@@ -100,6 +100,13 @@ class PrecinctInfo:
     language: str = ""
     """The precinct's default language (callflows.phrases.LANGUAGES), "" for none: a call
     switches to it once the precinct is known, unless its caller has chosen one."""
+    spoken_name: str = ""
+    """The name as a voice says it (callflows.spoken_names), "" for none stored."""
+
+    @property
+    def name_to_say(self) -> str:
+        """What a caller hears for the precinct: its spoken name, else the stored one."""
+        return self.spoken_name or self.name
 
 
 class PinCheck(Enum):
@@ -332,7 +339,7 @@ def _placed_call(
         reached_by_hotline=True,
         step=step,
         precinct_id=info.precinct_id,
-        precinct_name=info.name,
+        precinct_name=info.name_to_say,
     )
     _set_language(state, language)
     if not state.language_chosen and info.language in LANGUAGES:
@@ -527,12 +534,14 @@ def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
             )
         return _ask(state, ctx, prompts.precinct_not_found(code))
     state.precinct_id = info.precinct_id
-    state.precinct_name = info.name
+    state.precinct_name = info.name_to_say
     state.delegates_to_elect = info.delegates_to_elect
     if not state.language_chosen and info.language in LANGUAGES:
         state.language = info.language
     _goto(state, PIN)
-    return _ask(state, ctx, prompts.precinct_found(info.name, info.county, info.is_satellite))
+    return _ask(
+        state, ctx, prompts.precinct_found(info.name_to_say, info.county, info.is_satellite)
+    )
 
 
 def _on_offer(state: CallState, digits: str, ctx: Context) -> Turn:

@@ -26,6 +26,7 @@ from ivr.outbound_command import outbound_group
 from ivr.precinct_import import ImportFailed
 from ivr.results import export_rows, to_csv, to_json
 from ivr.settings import SettingsError
+from ivr.spoken_names_command import spoken_command
 from ivr.staff.commands import staff_group
 from ivr.twilio_command import twilio_group
 from ivr.twilio_setup_command import check_command, configure_command
@@ -101,6 +102,9 @@ def _register_ballot(name: str | None) -> None:
 @cli.group()
 def precincts() -> None:
     """The precinct directory."""
+
+
+precincts.add_command(spoken_command)
 
 
 @precincts.command("import")

@@ -107,5 +107,6 @@ def _entry(row: Precinct) -> DirectoryEntry:
         is_satellite=row.is_satellite,
         chair_phone=row.chair_phone,
         language=row.language,
+        spoken_name=row.spoken_name,
     )
     return DirectoryEntry(info=info, pin_hmac=row.pin_hmac)

@@ -3,13 +3,15 @@
 Accepts `iowa2020_precincts.csv` as it is (county, precinct, precinct_short_name,
 precinct_id, is_satellite, delegates_to_elect, sde_per_county_delegate, ...) plus the
 optional columns chair_name, chair_phone, pin, closes_at (a site's own scheduled close,
-ISO 8601 with its UTC offset, for satellites on other clocks) and language (the language its
-calls switch to once the precinct is known: en or es).
+ISO 8601 with its UTC offset, for satellites on other clocks), language (the language its
+calls switch to once the precinct is known: en or es) and spoken_name (what a voice says
+for the name, where callflows.spoken_names' reading of it will not do).
 """
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from callflows.phones import read_number
 from callflows.phrases import LANGUAGES
+from callflows.spoken_names import spoken_name
 from ivr.pins import pin_hmac
 from ivr.settings import aware_datetime
 from models import AuditEvent, Precinct
@@ -32,6 +35,8 @@ REQUIRED_COLUMNS = (
     "delegates_to_elect",
     "sde_per_county_delegate",
 )
+MAX_SPOKEN_NAME = 200
+"""The longest spoken name the file may give (the column's size)."""
 FIRST_ASSIGNED_ID = 9001
 """Sites with no precinct ID get one from here when asked to (`--assign-missing-ids`)."""
 
@@ -59,6 +64,8 @@ class PrecinctRow:
     pin: str
     closes_at: datetime | None = None
     language: str = ""
+    spoken_name: str = ""
+    """The file's own spoken name, "" to take the rules' reading of the name."""
     id_assigned: bool = False
 
 
@@ -156,6 +163,7 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
         problems.append(
             f"language {text('language')[:20]!r} is not one the hotline speaks ({spoken})"
         )
+    spoken = _spoken_name(text("spoken_name"), problems)
     if problems:
         return None
     return PrecinctRow(
@@ -172,7 +180,22 @@ def _parse(line: int, record: dict[str, str], problems: list[str]) -> PrecinctRo
         pin=pin,
         closes_at=closes_at,
         language=language,
+        spoken_name=spoken,
     )
+
+
+def _spoken_name(value: str, problems: list[str]) -> str:
+    if value == "":
+        return ""
+    if len(value) > MAX_SPOKEN_NAME:
+        problems.append(f"spoken_name is longer than {MAX_SPOKEN_NAME} characters")
+        return ""
+    # A control character (a tab, a stray newline from a spreadsheet) would reach the
+    # text-to-speech engine as part of what it says.
+    if any(unicodedata.category(character).startswith("C") for character in value):
+        problems.append(f"spoken_name {value[:40]!r} has a control character")
+        return ""
+    return value
 
 
 def _whole_number(value: str, column: str, problems: list[str]) -> int | None:
@@ -238,6 +261,7 @@ def store_rows(session: Session, rows: list[PrecinctRow], pin_key: str, actor: s
             precinct.closes_at = row.closes_at.astimezone(UTC)
         if row.language:
             precinct.language = row.language
+        precinct.spoken_name = row.spoken_name or spoken_name(row.name, row.county)
         if not precinct.chair_phone:
             result.without_chair_phone += 1
         if row.pin:

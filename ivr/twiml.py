@@ -76,7 +76,9 @@ def render_turn(turn: Turn) -> str:
     if prompt is None:
         return f"{_HEADER}{_says(turn.say, language)}<Hangup /></Response>"
     seq = turn.state.seq
-    attributes = f'action="{_attribute(step_url(prompt.step, seq))}"'
+    # The call's language rides in its URLs (ivr.voice.twilio_request.StepQuery.language).
+    extra = {} if language == ENGLISH else {"l": language}
+    attributes = f'action="{_attribute(step_url(prompt.step, seq, **extra))}"'
     if prompt.finish_on_key == "#":
         attributes += ' actionOnEmptyResult="true"'
     attributes += f' finishOnKey="{_attribute(prompt.finish_on_key)}" input="dtmf" method="POST"'
@@ -84,7 +86,7 @@ def render_turn(turn: Turn) -> str:
         attributes += f' numDigits="{prompt.num_digits}"'
     attributes += f' timeout="{prompt.timeout}"'
     gather = f"<Gather {attributes}>{_says((*turn.say, prompt.text), language)}</Gather>"
-    silence = _redirect(step_url(prompt.step, seq, silence="1"))
+    silence = _redirect(step_url(prompt.step, seq, **extra, silence="1"))
     return f"{_HEADER}{gather}{silence}</Response>"
 
 

@@ -96,6 +96,9 @@ class Precinct(Base):
     closes_at: Mapped[datetime | None]
     # The language its calls switch to once the precinct is known ("" for none, "es").
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # What a voice says for the name ("" until an import fills it): callflows.spoken_names'
+    # reading of it, or the import file's own spoken_name.
+    spoken_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     reports: Mapped[list[Report]] = relationship(back_populates="precinct")
 

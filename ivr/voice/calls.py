@@ -35,6 +35,7 @@ from callflows.flow import (
     start_drill,
 )
 from callflows.phones import e164
+from callflows.phrases import ENGLISH
 from callflows.progress import holds_figures
 from callflows.state import Progress
 from ivr import twiml
@@ -78,9 +79,10 @@ OPENING_PAUSE_SECONDS = 3
 
 def hold_and_retry(req: VoiceRequest) -> str:
     """Ask the caller to hold, then request the same step again; give up after a while."""
+    language = req.query.language or ENGLISH
     if req.query.retries >= MAX_HOLD_RETRIES:
-        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
-    return twiml.hold_and_retry(prompts.HOLD_ON, req.retry_url)
+        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK, language=language)
+    return twiml.hold_and_retry(prompts.HOLD_ON, req.retry_url, language=language)
 
 
 def step(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
@@ -213,10 +215,12 @@ def fallback(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     if not ours:
         return twiml.hold_and_retry(prompts.HOLD_ON, retry_url("/voice", StepQuery(), None))
     query = parse_query(dict(parse_qsl(parts.query)))
+    language = query.language or ENGLISH
     if query.retries >= MAX_HOLD_RETRIES:
-        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK)
+        return twiml.say_and_hang_up(prompts.TROUBLE_CALL_BACK, language=language)
     path = voice_path(parts.path)
-    return twiml.hold_and_retry(prompts.HOLD_ON, retry_url(path, query, req.keys))
+    retry = retry_url(path, query, req.keys)
+    return twiml.hold_and_retry(prompts.HOLD_ON, retry, language=language)
 
 
 def render(hotline: Hotline, turn: Turn) -> str:

@@ -119,7 +119,7 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
     if context is None:
         return twiml.empty()
     info = WebServices(hotline, writes).find_precinct(context.precinct_id)
-    name = info.name if info is not None else context.precinct_id
+    name = info.name_to_say if info is not None else context.precinct_id
     # The chair's language: the phone's own choice, else the precinct's default.
     language = hotline.store.load_language(context.to_number) or (info.language if info else "")
     if context.purpose == Purpose.VERIFY.value:

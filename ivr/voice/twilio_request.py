@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from callflows.phones import Phone, read_number
+from callflows.phrases import ENGLISH, LANGUAGES
 
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 KEYPAD = re.compile(r"[0-9*#]*")
@@ -93,6 +94,9 @@ class StepQuery:
     """`silence`: the redirect after a Gather that heard nothing."""
     attempt: int | None = None
     """`a`: the outbound try a call the hotline placed belongs to (queues.dialer)."""
+    language: str = ""
+    """`l`: the call's language when it is not English, so that a step retried after a
+    failure (the fallback URL, a hold) is answered in it before the call's state is read."""
 
     def with_retry(self, digits: str | None) -> dict[str, str]:
         """The query of the same step asked again after a hold, carrying `digits`."""
@@ -105,6 +109,8 @@ class StepQuery:
             args["p"] = str(self.priority)
         if self.attempt is not None:
             args["a"] = str(self.attempt)
+        if self.language:
+            args["l"] = self.language
         args["r"] = str(self.retries + 1)
         if digits:
             args["d"] = digits
@@ -234,7 +240,13 @@ def parse_query(args: Mapping[str, str]) -> StepQuery:
         priority=0 if args.get("p") == "0" else 1,
         silence=args.get("silence") == "1",
         attempt=_whole(args.get("a"), 10**12),
+        language=_language(args.get("l", "")),
     )
+
+
+def _language(code: str) -> str:
+    """A language the hotline speaks other than English, else "" (English)."""
+    return code if code in LANGUAGES and code != ENGLISH else ""
 
 
 def voice_path(path: str) -> str:

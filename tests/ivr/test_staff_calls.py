@@ -23,7 +23,9 @@ from tests.support.calls import CALLER, chair, place_call
 from tests.support.data import import_precincts
 
 STAFF = "+15155550199"
-WHISPER_ADAIR = "Caucus results hotline: a chair for precinct 1NW ADAIR, Adair county, needs help."
+WHISPER_ADAIR = (  # the staff member hears the spoken name of "1NW ADAIR"
+    "Caucus results hotline: a chair for precinct 1 Northwest Adair, Adair county, needs help."
+)
 
 
 def staff_on_duty(hotline: Hotline, number: str = STAFF, hours: str = "") -> None:

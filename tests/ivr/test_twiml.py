@@ -38,9 +38,10 @@ def builder_turn(turn: Turn) -> str:
         response.hangup()
         return str(response)
     prompt = turn.prompt
+    extra = {} if turn.state.language == "en" else {"l": turn.state.language}
     options: dict[str, object] = {
         "input": "dtmf",
-        "action": twiml.step_url(prompt.step, turn.state.seq),
+        "action": twiml.step_url(prompt.step, turn.state.seq, **extra),
         "method": "POST",
         "timeout": prompt.timeout,
         "finish_on_key": prompt.finish_on_key,
@@ -53,7 +54,7 @@ def builder_turn(turn: Turn) -> str:
     for text in (*turn.say, prompt.text):
         say(gather, text, turn.state.language)
     response.append(gather)
-    silence = twiml.step_url(prompt.step, turn.state.seq, silence="1")
+    silence = twiml.step_url(prompt.step, turn.state.seq, **extra, silence="1")
     response.redirect(silence, method="POST")
     return str(response)
 
