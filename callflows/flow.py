@@ -30,7 +30,7 @@ from callflows.events import (
     StaffRequested,
 )
 from callflows.keypad import GO_BACK, MAX_FIGURE, EntryError, parse_code, parse_number
-from callflows.phrases import LANGUAGES, Phrase, other_language
+from callflows.phrases import ENGLISH, LANGUAGES, Phrase, other_language
 from callflows.state import (
     BLOCKS,
     CHANCE,
@@ -248,6 +248,16 @@ def _set_language(state: CallState, chosen: str) -> None:
         state.language, state.language_chosen = chosen, True
 
 
+def chair_language(chosen: str, info: PrecinctInfo | None) -> str:
+    """The language to speak to a precinct's chair: the one their phone chose, else the
+    precinct's default, else English."""
+    if chosen in LANGUAGES:
+        return chosen
+    if info is not None and info.language in LANGUAGES:
+        return info.language
+    return ENGLISH
+
+
 def _language_offer(state: CallState) -> Phrase:
     return prompts.language_offer(other_language(state.language))
 
@@ -342,8 +352,7 @@ def _placed_call(
         precinct_name=info.name_to_say,
     )
     _set_language(state, language)
-    if not state.language_chosen and info.language in LANGUAGES:
-        state.language = info.language
+    state.language = chair_language(language, info)
     return state
 
 
@@ -536,8 +545,8 @@ def _on_precinct(state: CallState, digits: str, ctx: Context) -> Turn:
     state.precinct_id = info.precinct_id
     state.precinct_name = info.name_to_say
     state.delegates_to_elect = info.delegates_to_elect
-    if not state.language_chosen and info.language in LANGUAGES:
-        state.language = info.language
+    if not state.language_chosen:
+        state.language = chair_language("", info)
     _goto(state, PIN)
     return _ask(
         state, ctx, prompts.precinct_found(info.name_to_say, info.county, info.is_satellite)

@@ -50,10 +50,22 @@ def _attribute(value: str) -> str:
     return value.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
 
 
+def _language_of(text: str, call_language: str) -> str:
+    """The language `text` is said in: the call's, unless it is a phrase fixed to another
+    (the offer of Spanish on an English call)."""
+    return getattr(text, "language", None) or call_language
+
+
 def _says(texts: Iterable[str], language: str) -> str:
-    """Each text in the call's `language` and its voice (a phrase fixed to another language,
-    such as the offer of Spanish on an English call, in that one's)."""
-    return "".join(_say(text, getattr(text, "language", None) or language) for text in texts)
+    """Each text in its language (`_language_of`) and that language's voice."""
+    return "".join(_say(text, _language_of(text, language)) for text in texts)
+
+
+def _builder_say(response: VoiceResponse, text: str, call_language: str) -> None:
+    """`_say` for the documents built with twilio's builder."""
+    spoken = catalogue.language(_language_of(text, call_language))
+    words = catalogue.say(text, spoken.code)
+    response.say(words, voice=spoken.voice, language=spoken.say_language)
 
 
 def _say(text: str, language: str) -> str:
@@ -159,10 +171,8 @@ def dial_staff(turn: Turn, staff_number: str) -> str:
     requests the <Dial action> with DialCallStatus, carrying the call's sequence number so
     a repeated request is answered as before."""
     response = VoiceResponse()
-    spoken = catalogue.language(turn.state.language)
     for text in turn.say:
-        words = catalogue.say(text, spoken.code)
-        response.say(words, voice=spoken.voice, language=spoken.say_language)
+        _builder_say(response, text, turn.state.language)
     seq = turn.state.seq
     dial = response.dial(
         action=step_url(STAFF_DONE, seq), method="POST", timeout=STAFF_DIAL_TIMEOUT
@@ -179,8 +189,6 @@ def say_only(*texts: str, language: str = ENGLISH) -> str:
 def say_and_redirect(text: str, url: str, *, language: str = ENGLISH) -> str:
     """Say `text`, then send the call on to `url` (a POST, as Twilio's Voice URL)."""
     response = VoiceResponse()
-    spoken = catalogue.language(language)
-    words = catalogue.say(text, spoken.code)
-    response.say(words, voice=spoken.voice, language=spoken.say_language)
+    _builder_say(response, text, language)
     response.redirect(url, method="POST")
     return str(response)

@@ -13,9 +13,8 @@ import logging
 
 from callflows import prompts
 from callflows.events import CallStarted
-from callflows.flow import start_offer, start_reminder, start_verification
+from callflows.flow import chair_language, start_offer, start_reminder, start_verification
 from callflows.phones import e164
-from callflows.phrases import ENGLISH
 from ivr import twiml
 from ivr.callstore import Writes
 from ivr.hotline import Hotline
@@ -120,8 +119,7 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         return twiml.empty()
     info = WebServices(hotline, writes).find_precinct(context.precinct_id)
     name = info.name_to_say if info is not None else context.precinct_id
-    # The chair's language: the phone's own choice, else the precinct's default.
-    language = hotline.store.load_language(context.to_number) or (info.language if info else "")
+    language = chair_language(hotline.store.load_language(context.to_number), info)
     if context.purpose == Purpose.VERIFY.value:
         message = prompts.voicemail_verify(name)
     elif context.purpose == Purpose.REMINDER.value:
@@ -129,7 +127,7 @@ def voicemail(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
         message = prompts.together(reminder, prompts.REMINDED_GOODBYE)
     else:
         message = prompts.voicemail_offer(name, hotline.settings.hotline_number)
-    return twiml.say_and_hang_up(message, language=language or ENGLISH)
+    return twiml.say_and_hang_up(message, language=language)
 
 
 def _placed_call(hotline: Hotline, req: VoiceRequest) -> CallContext | None:
