@@ -37,7 +37,7 @@ flood-chaos: $(STAMP)
 catalogue: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k phrase -k counted:1,2 -k phrase_in:2 --no-default-keywords \
 		--add-location=file --sort-by-file --omit-header -o ivr/locale/hotline.pot .
-	$(VENV)/bin/pybabel update -i ivr/locale/hotline.pot -d ivr/locale -D hotline
+	$(VENV)/bin/pybabel update --ignore-obsolete -i ivr/locale/hotline.pot -d ivr/locale -D hotline
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh requirements.lock
 	scripts/bootstrap.sh

@@ -462,7 +462,7 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
             text = prompts.together(prompts.block_intro(block), text)
         return Prompt(step, text)
     if kind == "total":
-        return Prompt(step, prompts.ask_total(block))
+        return Prompt(step, prompts.ASK_TOTAL)
     problems = checks.block_problems(ctx.ballot, state, block)
     total_wrong = any(p.code == checks.TOTAL_MISMATCH for p in problems)
     menu = prompts.ask_fix(block, total_wrong=total_wrong)
@@ -605,13 +605,14 @@ def _on_pin(state: CallState, digits: str, ctx: Context) -> Turn:
         # elects; and a drill keeps no progress, so it has none to resume.
         state.delegates_to_elect = drill.WORKSHEET.delegates_to_elect
         _start_report(state, ctx)
-        return _ask(state, ctx, prompts.THANK_YOU)
+        return _ask(state, ctx)
     progress = ctx.services.saved_progress(state.precinct_id, state.caller)
     if progress is not None and _has_figures(progress):
         _goto(state, RESUME)
-        return _ask(state, ctx, prompts.THANK_YOU, _resume_offer(progress, ctx))
+        return _ask(state, ctx, _resume_offer(progress, ctx))
+    # No thanks for the PIN: the first block's name, said at once, tells the chair it was right.
     _start_report(state, ctx)
-    return _ask(state, ctx, prompts.THANK_YOU)
+    return _ask(state, ctx)
 
 
 def _number_blocked(state: CallState, ctx: Context) -> Turn:
@@ -701,7 +702,7 @@ def _on_figure(state: CallState, digits: str, ctx: Context) -> Turn:
         _goto(state, figure_step(block, position + 1))
     else:
         _goto(state, total_step(block))
-    return _ask(state, ctx, prompts.echo_figure(ctx.ballot.groups[position - 1].spoken, value))
+    return _ask(state, ctx, prompts.echo_figure(value))
 
 
 def _on_total(state: CallState, digits: str, ctx: Context) -> Turn:
@@ -797,7 +798,7 @@ def _to_confirm(state: CallState, ctx: Context, *say: str) -> Turn:
         state.report_id = report_id_for(state.call_sid)
         state.receipt = ctx.services.new_receipt()
     _goto(state, CONFIRM)
-    return _ask(state, ctx, *say, prompts.all_figures_in(state.precinct_name))
+    return _ask(state, ctx, *say, prompts.ALL_FIGURES_IN)
 
 
 def _on_confirm(state: CallState, digits: str, ctx: Context) -> Turn:

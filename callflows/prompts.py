@@ -52,12 +52,10 @@ def language_offer(language: str) -> Phrase:
     return _LANGUAGE_OFFERS[language]
 
 
-ASK_PRECINCT = phrase("Key your precinct ID, then press pound.")
+ASK_PRECINCT = phrase("Key your precinct ID, then pound.")
 ASK_PIN = phrase("Key your 6 digit PIN.")
 ASK_RESUME = phrase("Press 1 to continue where you left off. Press 2 to start over.")
-ASK_CONFIRM = phrase(
-    "Press 1 to submit. Press 2 to hear the figures read back. Press 3 to start over."
-)
+ASK_CONFIRM = phrase("Press 1 to submit, 2 to hear the figures, 3 to start over.")
 NO_INPUT = phrase("I didn't hear anything.")
 POUND_ONLY = phrase("You pressed pound without a number. Key the number, then press pound.")
 THANKS_FOR_HOLDING = phrase("Thank you for holding.")
@@ -174,26 +172,28 @@ RESUME_OFFER_AT_CONFIRM = phrase(
 
 
 def block_intro(block: str) -> Phrase:
-    return phrase(
-        "{block}. For each group, key the number, then pound. "
-        "Key 0 pound for none, or star pound to go back.",
-        block=_BLOCK_TITLES[block],
-    )
+    """Said before a block's first group: how to key is said once, before the first block
+    (a chair who has keyed one block knows the next), and how to go back with it."""
+    if block == FIRST:
+        return phrase(
+            "{block}. For each group, key the number and pound. Star pound goes back.",
+            block=_BLOCK_TITLES[block],
+        )
+    return phrase("{block}.", block=_BLOCK_TITLES[block])
 
 
 def ask_group(group: str) -> Phrase:
     return phrase("{group}.", group=group)
 
 
-def echo_figure(group: str, value: int) -> Phrase:
-    """Read back what was keyed, so a typo is heard at once."""
-    return phrase("{group} {value}.", group=group, value=value)
+def echo_figure(value: int) -> Phrase:
+    """Read back what was keyed, so a typo is heard at once (the group's name was said
+    just before the chair keyed it)."""
+    return phrase("{value}.", value=value)
 
 
-def ask_total(block: str) -> Phrase:
-    return phrase(
-        "Now key the {block} total from your worksheet, then pound.", block=block_name(block)
-    )
+ASK_TOTAL = phrase("Total.")
+"""After a block's last group: the worksheet's total line for the block, keyed as a figure."""
 
 
 def total_matches() -> Phrase:
@@ -212,14 +212,12 @@ def total_mismatch(block: str, added: int, stated: int) -> Phrase:
 def ask_fix(block: str, *, total_wrong: bool) -> Phrase:
     if total_wrong:
         return phrase(
-            "Press 1 to key the {block} again. "
-            "Press 2 to keep these figures and submit them flagged for review. "
-            "Press 3 to key the total again.",
+            "Press 1 to key the {block} again, 2 to keep these figures flagged for review, "
+            "3 to key the total again.",
             block=block_name(block),
         )
     return phrase(
-        "Press 1 to key the {block} again. "
-        "Press 2 to keep these figures and submit them flagged for review.",
+        "Press 1 to key the {block} again, 2 to keep these figures flagged for review.",
         block=block_name(block),
     )
 
@@ -258,8 +256,7 @@ def kept_flagged() -> Phrase:
     return phrase("Kept, and flagged for review.")
 
 
-def all_figures_in(precinct: str) -> Phrase:
-    return phrase("All figures are in for {precinct}.", precinct=precinct)
+ALL_FIGURES_IN = phrase("All figures are in.")
 
 
 def read_back_block(
@@ -283,7 +280,8 @@ def read_back_block(
 
 
 def receipt(code: str) -> tuple[Phrase, ...]:
-    spoken = spell_digits(code, ", ")
+    # In threes, as a number is read for a pen: "4 1 8, 2 0 7".
+    spoken = ", ".join(spell_digits(code[start : start + 3]) for start in range(0, len(code), 3))
     return (
         phrase("Your report is received."),
         phrase("Your receipt number is {code}.", code=spoken),

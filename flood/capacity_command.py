@@ -45,7 +45,8 @@ def _acks(text: str, replicas: int) -> tuple[int, ...]:
     return acks
 
 
-def _names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+def listed_names(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """The comma-separated names of an option, each one of `allowed` (`what` they are)."""
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in allowed]
     if unknown or not names:
@@ -98,8 +99,8 @@ def capacity_command(**opts: object) -> None:
     options = CapacityOptions(
         seconds=float(opts["seconds"]),  # type: ignore[arg-type]
         rate_bound=int(opts["rate_bound"]),  # type: ignore[call-overload]
-        kinds=_names(str(opts["kinds"]), KIND_NAMES, "kinds"),
-        servers=_names(str(opts["servers"]), SERVERS, "servers"),
+        kinds=listed_names(str(opts["kinds"]), KIND_NAMES, "kinds"),
+        servers=listed_names(str(opts["servers"]), SERVERS, "servers"),
         server_cpus=_cpu_list(str(opts["server_cpus"])),
         generator_cpus=_cpu_list(str(opts["generator_cpus"])),
         threads=int(opts["threads"]),  # type: ignore[call-overload]

@@ -80,6 +80,12 @@ def translations(code: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def language_of(text: str, call_language: str) -> str:
+    """The language `text` is said in: the call's, unless it is a phrase fixed to another
+    (the offer of Spanish on an English call)."""
+    return getattr(text, "language", None) or call_language
+
+
 def say(text: str, code: str) -> str:
     """`text` (a phrase of callflows.prompts, or a catalogue entry such as a group's spoken
     name) in the language of `code`; words the catalogue does not know stay as they are."""

@@ -13,6 +13,7 @@ from callflows.state import BLOCKS
 from callflows.trust import FULL_ATTESTATION
 from flood.capacity_command import capacity_command
 from flood.command import flood_command
+from flood.speech_time_command import speech_time_command
 from ivr import create_app, operations
 from ivr.audit_command import audit_command
 from ivr.balancer_command import haproxy_group
@@ -57,6 +58,7 @@ cli.add_command(audit_command)
 cli.add_command(call_log_group)
 cli.add_command(flood_command)
 cli.add_command(capacity_command)
+cli.add_command(speech_time_command)
 cli.add_command(drill_group)
 cli.add_command(jobs_group)
 cli.add_command(haproxy_group)

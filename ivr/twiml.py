@@ -50,20 +50,14 @@ def _attribute(value: str) -> str:
     return value.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
 
 
-def _language_of(text: str, call_language: str) -> str:
-    """The language `text` is said in: the call's, unless it is a phrase fixed to another
-    (the offer of Spanish on an English call)."""
-    return getattr(text, "language", None) or call_language
-
-
 def _says(texts: Iterable[str], language: str) -> str:
-    """Each text in its language (`_language_of`) and that language's voice."""
-    return "".join(_say(text, _language_of(text, language)) for text in texts)
+    """Each text in its language (`catalogue.language_of`) and that language's voice."""
+    return "".join(_say(text, catalogue.language_of(text, language)) for text in texts)
 
 
 def _builder_say(response: VoiceResponse, text: str, call_language: str) -> None:
     """`_say` for the documents built with twilio's builder."""
-    spoken = catalogue.language(_language_of(text, call_language))
+    spoken = catalogue.language(catalogue.language_of(text, call_language))
     words = catalogue.say(text, spoken.code)
     response.say(words, voice=spoken.voice, language=spoken.say_language)
 

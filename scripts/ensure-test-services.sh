@@ -61,6 +61,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || { echo "Please install Debian's chromium package." >&2; exit 1; }
 fi
 
+# The spoken-time measure (`hotline speech-time`, issue 17) speaks the prompts with Debian's
+# espeak-ng and times them with sox's soxi; its test in the suite does the same.
+if ! command -v espeak-ng >/dev/null || ! command -v soxi >/dev/null; then
+  echo "No espeak-ng or soxi on PATH: installing Debian's espeak-ng and sox ..."
+  apt_install espeak-ng sox || { echo "Please install Debian's espeak-ng and sox packages." >&2; exit 1; }
+fi
+
 # axe-core, the accessibility rules the browser tests run in every staff page, from the npm
 # registry: a pinned version into .cache/axe (ignored by git), installed once. Keep the
 # version in step with AXE_VERSION in tests/browser/conftest.py.

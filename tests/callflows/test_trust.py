@@ -75,7 +75,7 @@ def test_an_unattested_chair_hears_they_will_be_called_back(verstat: str) -> Non
     assert not call.state.attested
     said = call.submit()
     assert said[:2] == ("Your report is received.", prompts.CALL_BACK_UNATTESTED)
-    assert "Your receipt number is 0, 0, 0, 0, 0, 1." in said
+    assert "Your receipt number is 0 0 0, 0 0 1." in said
     (event,) = call.turn.events
     assert isinstance(event, ReportSubmitted) and event.stir_verstat == verstat
 

@@ -64,7 +64,7 @@ def test_first_answer_gathers_the_precinct_and_redirects_on_silence(client: Flas
     assert [say.text for say in gather] == [
         "Caucus results hotline.",
         catalogue.say(prompts.language_offer("es"), "es"),
-        "Key your precinct ID, then press pound.",
+        prompts.ASK_PRECINCT,
     ]
     # The offer of Spanish in Spanish, with a Spanish voice; the rest in English.
     assert [say.get("language") for say in gather] == ["en-US", "es-US", "en-US"]

@@ -321,7 +321,7 @@ def test_a_right_pin_with_the_database_down_goes_on_without_the_resume_offer(
     monkeypatch.setattr(hotline.directory, "_sessions", database_down)
     status, body = post(client, "/voice/pin?n=2", {**CALL, "Digits": precincts["948199"]})
     assert status == 200
-    assert prompts.THANK_YOU in spoken(body) and prompts.HOLD_ON not in spoken(body)
+    assert prompts.block_intro("first") in spoken(body) and prompts.HOLD_ON not in spoken(body)
     assert parse(body)[0].get("action", "").startswith("/voice/figure/first/1")
     assert "no resume offer" in caplog.text
 
