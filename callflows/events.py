@@ -47,6 +47,9 @@ class ReportSubmitted:
     rehearsal: bool = False
     """Confirmed while the hotline was not live (the web tier stamps it as it queues the
     report): such a report is a rehearsal's, and never counts once the hotline is live."""
+    source: str = "phone"
+    """"phone" for a chair's call; "operator" for a worksheet two operators keyed (issue
+    18), whose `caller` is the number that sent its photo ("" for a paper one)."""
 
 
 @dataclass(frozen=True)

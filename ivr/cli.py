@@ -256,6 +256,7 @@ def worker(burst: bool) -> None:
     """Run an rq worker that commits reports to the database."""
     from ivr.hotline import UnsupportedRedis, check_redis_version, worker_redis
     from ivr.twilio_api import outbound_runtime
+    from ivr.twilio_messages import messaging_runtime
     from queues import blocklist
     from queues.worker import run_worker
 
@@ -272,7 +273,13 @@ def worker(burst: bool) -> None:
     outbound = outbound_runtime(hotline.settings)
     if outbound is None:
         click.echo("No TWILIO_ACCOUNT_SID or HOTLINE_PHONE_NUMBER: this worker places no calls.")
-    run_worker(worker_redis(hotline.settings), hotline.sessions, burst=burst, outbound=outbound)
+    run_worker(
+        worker_redis(hotline.settings),
+        hotline.sessions,
+        burst=burst,
+        outbound=outbound,
+        messaging=messaging_runtime(hotline.settings),
+    )
 
 
 @cli.command("demo")

@@ -39,6 +39,7 @@ class PrecinctDirectory:
         self._max_age = max_age
         self._entries: dict[str, DirectoryEntry] = {}
         self._chair_phones: frozenset[str] = frozenset()
+        self._by_phone: dict[str, tuple[str, ...]] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -50,6 +51,11 @@ class PrecinctDirectory:
         """Every precinct chair's registered phone (E.164)."""
         self._refresh_if_stale()
         return self._chair_phones
+
+    def precincts_of_phone(self, phone: str) -> tuple[str, ...]:
+        """The precincts whose registered chair phone is `phone` (E.164), by ID."""
+        self._refresh_if_stale()
+        return self._by_phone.get(phone, ()) if phone else ()
 
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
@@ -76,8 +82,12 @@ class PrecinctDirectory:
                 return
             try:
                 entries = self._load()
-                phones = (entry.chair_phone for entry in entries.values())
-                self._chair_phones = frozenset(phone for phone in phones if phone)
+                by_phone: dict[str, list[str]] = {}
+                for precinct_id, entry in sorted(entries.items()):
+                    if entry.chair_phone:
+                        by_phone.setdefault(entry.chair_phone, []).append(precinct_id)
+                self._chair_phones = frozenset(by_phone)
+                self._by_phone = {phone: tuple(ids) for phone, ids in by_phone.items()}
                 self._entries = entries
             except Exception as error:
                 if not self._entries:

@@ -14,7 +14,15 @@ from sqlalchemy import func, select
 from callflows.phrases import LANGUAGES
 from ivr.hotline import Hotline
 from ivr.overload import OverloadStatus
-from models import Precinct, Report, ReportStatus
+from models import (
+    PhotoState,
+    Precinct,
+    Report,
+    ReportStatus,
+    WorksheetEntry,
+    WorksheetMessage,
+    WorksheetPhoto,
+)
 from queues import admission, call_log, counters
 from queues.counters import calls_in_language
 from queues.defaults import WORKER_QUEUES
@@ -54,6 +62,9 @@ class Snapshot:
     """Webhooks of calls inside the flow, from the balancer's arrival (queue included)."""
     overload: OverloadStatus | None = None
     """The balancers' overload control; None when HAPROXY_STATS_URLS names none."""
+    worksheets: dict[str, int] = field(default_factory=dict)
+    """Texted worksheets (issue 18): messages, photos stored and waiting to be fetched, and
+    messages in triage (no precinct, no photo, or a file that is not one)."""
 
     @property
     def precincts_outstanding(self) -> int:
@@ -102,6 +113,7 @@ def collect(hotline: Hotline) -> Snapshot:
     queues = queue_depths(redis)
     depth, longest = admission.hold_queue(redis)
     reports, total, reported, by_county = _database_counts(hotline)
+    worksheets = _worksheet_counts(hotline, by_county)
     all_totals = counters.totals(redis)
     return Snapshot(
         at=time.time(),
@@ -121,7 +133,80 @@ def collect(hotline: Hotline) -> Snapshot:
         call_log_dead_letters=queues[CALL_LOG_QUEUE].failed,
         in_call_latency_ms=counters.in_call_latency_percentiles(redis),
         overload=hotline.overload.status() if hotline.overload else None,
+        worksheets=worksheets,
     )
+
+
+def _worksheet_counts(hotline: Hotline, by_county: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The texted worksheets' board (issue 18); each county's stored photos and reconciled
+    precincts go into `by_county`."""
+    with hotline.sessions() as session:
+        states = dict(
+            session.execute(
+                select(WorksheetPhoto.state, func.count()).group_by(WorksheetPhoto.state)
+            ).all()
+        )
+        messages = session.scalar(select(func.count()).select_from(WorksheetMessage)) or 0
+        triage = (
+            session.scalar(
+                select(func.count()).select_from(WorksheetMessage).where(WorksheetMessage.triage)
+            )
+            or 0
+        )
+        entries = Counter(
+            session.scalars(
+                select(func.count(WorksheetEntry.id))
+                .select_from(WorksheetMessage)
+                .outerjoin(WorksheetEntry, WorksheetEntry.message_pk == WorksheetMessage.id)
+                .where(WorksheetMessage.report_id == "", WorksheetMessage.precinct_id != "")
+                .group_by(WorksheetMessage.id)
+            )
+        )
+        per_county = session.execute(
+            select(Precinct.county, func.count())
+            .select_from(WorksheetPhoto)
+            .join(WorksheetMessage, WorksheetPhoto.message_pk == WorksheetMessage.id)
+            .join(Precinct, Precinct.precinct_id == WorksheetMessage.precinct_id)
+            .where(WorksheetPhoto.state == PhotoState.STORED)
+            .group_by(Precinct.county)
+        ).all()
+        reconciled = session.execute(
+            select(Precinct.county, func.count(func.distinct(Report.precinct_pk)))
+            .join(Precinct, Precinct.id == Report.precinct_pk)
+            .where(Report.reconciled_with != "")
+            .group_by(Precinct.county)
+        ).all()
+        differ = (
+            session.scalar(
+                select(func.count())
+                .select_from(Report)
+                .where(Report.differs_from != "", Report.status == ReportStatus.CONFLICT)
+            )
+            or 0
+        )
+    for tally in by_county.values():
+        tally["photos"] = tally["reconciled"] = 0
+    for county, photos in per_county:
+        by_county.setdefault(county, {"total": 0, "reported": 0, "outstanding": 0})
+        by_county[county]["photos"] = int(photos)
+    for county, precincts in reconciled:
+        by_county.setdefault(county, {"total": 0, "reported": 0, "outstanding": 0})
+        by_county[county]["reconciled"] = int(precincts)
+    return {
+        "messages": int(messages),
+        "photos_stored": int(states.get(PhotoState.STORED.value, 0)),
+        "photos_waiting": int(states.get(PhotoState.WAITING.value, 0)),
+        "photos_not_taken": sum(
+            int(states.get(state.value, 0))
+            for state in (PhotoState.TOO_LARGE, PhotoState.FAILED, PhotoState.REFUSED)
+        ),
+        "triage": int(triage),
+        "awaiting_first_entry": int(entries.get(0, 0)),
+        "awaiting_second_entry": int(entries.get(1, 0)),
+        "entries_differ": int(entries.get(2, 0)),
+        "reconciled_precincts": sum(int(n) for _, n in reconciled),
+        "sources_differ": int(differ),
+    }
 
 
 def _database_counts(

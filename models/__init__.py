@@ -23,6 +23,7 @@ from models.outbound import (
 )
 from models.rehearsal import ElectionMode, Mode, RehearsalArchive, ZeroReport
 from models.staff import StaffRole, StaffUser
+from models.worksheets import PhotoState, WorksheetEntry, WorksheetMessage, WorksheetPhoto
 
 __all__ = [
     "NEEDS_REVIEW",
@@ -38,6 +39,7 @@ __all__ = [
     "OutboundAttempt",
     "OutboundRound",
     "Outcome",
+    "PhotoState",
     "Precinct",
     "Purpose",
     "RehearsalArchive",
@@ -46,6 +48,9 @@ __all__ = [
     "ReportStatus",
     "StaffRole",
     "StaffUser",
+    "WorksheetEntry",
+    "WorksheetMessage",
+    "WorksheetPhoto",
     "ZeroReport",
     "make_engine",
     "make_session_factory",

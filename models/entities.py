@@ -158,9 +158,14 @@ class Report(Base):
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime]
     committed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # "phone" for a chair's call; "staff" for figures a reviewer entered as a correction.
+    # "phone" for a chair's call; "staff" for figures a reviewer entered as a correction;
+    # "operator" for a worksheet two operators keyed (issue 18).
     source: Mapped[str] = mapped_column(String(16), default="phone")
     corrects_id: Mapped[str | None] = mapped_column(ForeignKey("report.id"))
+    # Issue 18's reconciliation of the phone and the worksheet: the other channel's report
+    # of the precinct that has the same figures, or the one whose figures differ ("" none).
+    reconciled_with: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    differs_from: Mapped[str] = mapped_column(String(36), default="", server_default="")
     reviewed_by: Mapped[str] = mapped_column(String(100), default="")
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")

@@ -1,4 +1,4 @@
-"""Staff accounts for the dashboard: who may read, review and administer.
+"""Staff accounts for the dashboard: who may read, key worksheets, review and administer.
 
 Accounts are disabled, never deleted, so every audit event keeps naming a real account.
 Only a password hash is stored (werkzeug's scrypt), never the password.
@@ -20,14 +20,17 @@ class StaffRole(StrEnum):
     """What a staff member may do; each role may also do everything of the ones before it."""
 
     VIEWER = "viewer"
-    """Reads every page."""
+    """Reads every page (texted worksheets' photos included)."""
+    OPERATOR = "operator"
+    """Also keys worksheets (issue 18's double entry); never reviews nor approves."""
     REVIEWER = "reviewer"
-    """Also approves, rejects and corrects reports."""
+    """Also approves, rejects and corrects reports, and decides where two entries of a
+    worksheet differ (never on a worksheet they keyed themselves)."""
     ADMIN = "admin"
     """Also manages the blocklist and staff accounts."""
 
 
-ROLE_ORDER = (StaffRole.VIEWER, StaffRole.REVIEWER, StaffRole.ADMIN)
+ROLE_ORDER = (StaffRole.VIEWER, StaffRole.OPERATOR, StaffRole.REVIEWER, StaffRole.ADMIN)
 
 
 class StaffUser(Base):

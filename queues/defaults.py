@@ -11,7 +11,12 @@ DRILLS_QUEUE = "drills"
 """Practice reports from the drill line (queues.drill): last, so a drill never delays a
 report or a call the hotline placed."""
 
-WORKER_QUEUES = (REPORTS_QUEUE, OUTBOUND_QUEUE, DRILLS_QUEUE)
+WORKSHEETS_QUEUE = "worksheets"
+"""Text and picture messages to the hotline's number (queues.worksheet_intake): photos are
+fetched from Twilio after every report and call, since a chair who texted a photo has
+already been answered."""
+
+WORKER_QUEUES = (REPORTS_QUEUE, OUTBOUND_QUEUE, DRILLS_QUEUE, WORKSHEETS_QUEUE)
 """rq queues a worker listens to, in priority order. (Call bookkeeping is not an rq queue
 but a stream that each worker also writes: queues.call_log.)"""
 

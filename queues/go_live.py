@@ -21,6 +21,7 @@ is refused when live reports exist (the archive would destroy them).
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -47,6 +48,9 @@ from models import (
     RehearsalArchive,
     Report,
     ReportDraft,
+    WorksheetEntry,
+    WorksheetMessage,
+    WorksheetPhoto,
     ZeroReport,
 )
 from queues import admission, call_log, counters, election_mode, keys
@@ -54,7 +58,16 @@ from queues.blocklist import active_entries, lift
 from queues.defaults import REPORTS_QUEUE
 from queues.publish import queue
 
-ARCHIVED: tuple[type[Base], ...] = (OutboundAttempt, OutboundRound, ReportDraft, Report, Call)
+ARCHIVED: tuple[type[Base], ...] = (
+    OutboundAttempt,
+    OutboundRound,
+    ReportDraft,
+    Report,
+    Call,
+    WorksheetEntry,
+    WorksheetPhoto,
+    WorksheetMessage,
+)
 """The results-bearing tables, in the order their rows are deleted (children first)."""
 POLL_SECONDS = 0.25
 """How often the drain looks at the calls in the IVR."""
@@ -438,4 +451,7 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, bytes):
+        # A rehearsal's worksheet photo: kept in the archive, as text JSON can hold.
+        return base64.b64encode(value).decode()
     return value

@@ -20,6 +20,7 @@ from callflows.events import BlockCompleted, ReportSubmitted, decode_as
 from models import AuditEvent, Base, Mode, Precinct, Report, ReportDraft
 from queues import election_mode, outbound, runtime
 from queues.assessment import assess
+from queues.reconciliation import reconcile
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def commit_report(payload: dict[str, Any]) -> str:
             report = _build_report(session, submitted)
             report.rehearsal = election_mode.is_rehearsal(mode)
             session.add(report)
+            # The phone's report against the worksheet's, or the other way round.
+            reconcile(session, report)
             session.add(_audit("report.received", report))
             # A report held for its caller ID: call the chair's registered phone to ask.
             outbound.request_verification(session, report)
@@ -118,6 +121,7 @@ def _build_report(session: Session, submitted: ReportSubmitted) -> Report:
         findings=assessment.findings,
         received_at=datetime.fromisoformat(submitted.received_at),
         committed_at=datetime.now(UTC),
+        source=submitted.source,
     )
 
 

@@ -38,6 +38,18 @@ def receipt(code: str) -> str:
     return f"{PREFIX}:receipt:{code}"
 
 
+# --- messages to the hotline's number (ivr.sms) -----------------------------------------
+
+WORKSHEET_REFERENCE = f"{PREFIX}:worksheet:reference"
+"""Counter: the last reference number given to a message's sender."""
+
+
+def message_taken(message_sid: str) -> str:
+    """A message already taken in, holding the reference its sender was given (a message
+    Twilio delivers again gets the same one and is not queued twice)."""
+    return f"{PREFIX}:message:{message_sid}"
+
+
 # --- admission (queues.admission) -------------------------------------------------------
 
 IVR = f"{PREFIX}:ivr"

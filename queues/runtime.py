@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from queues.dialer import OutboundConfig, Telephony
+    from queues.messaging import MessagingApi
 
 _sessions: sessionmaker[Session] | None = None
 _outbound: tuple[Telephony, OutboundConfig] | None = None
+_messaging: MessagingApi | None = None
 
 
 class NotConfigured(RuntimeError):
@@ -42,3 +44,15 @@ def outbound() -> tuple[Telephony, OutboundConfig]:
             "no Twilio client configured for jobs; start workers with `hotline worker`"
         )
     return _outbound
+
+
+def configure_messaging(api: MessagingApi | None) -> None:
+    """Give the worksheet intake its Twilio client (`hotline worker` does this)."""
+    global _messaging
+    _messaging = api
+
+
+def messaging() -> MessagingApi | None:
+    """The worksheet intake's Twilio client; None where none is configured (the message is
+    kept and shown to staff, its photos marked as waiting to be fetched)."""
+    return _messaging

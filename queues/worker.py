@@ -20,6 +20,7 @@ from queues.defaults import (
     WORKER_QUEUES,
 )
 from queues.dialer import Dialer, OutboundConfig, Telephony
+from queues.messaging import MessagingApi
 from queues.publish import queue
 
 
@@ -74,13 +75,16 @@ def run_worker(
     *,
     burst: bool = False,
     outbound: tuple[Telephony, OutboundConfig] | None = None,
+    messaging: MessagingApi | None = None,
 ) -> bool:
     """Process jobs and the call log until stopped (or, with `burst`, until both are empty).
 
     With `outbound` (a Twilio client and its settings) the worker also runs the dialer, in
-    a thread, and can run the outbound jobs; a burst run only runs the jobs."""
+    a thread, and can run the outbound jobs; a burst run only runs the jobs. With
+    `messaging` it fetches the photos texted to the hotline (queues.worksheet_intake)."""
     runtime.configure(sessions)
     runtime.configure_outbound(outbound)
+    runtime.configure_messaging(messaging)
     worker = make_worker(connection)
     if burst:
         call_log.drain(connection, sessions, call_log.consumer_name())

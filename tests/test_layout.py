@@ -33,6 +33,8 @@ ROUTE_MODULES = {
     "ivr.staff.readiness_views",
     "ivr.staff.results_views",
     "ivr.staff.review_views",
+    "ivr.staff.worksheet_entry_views",
+    "ivr.staff.worksheet_views",
 }
 """The modules that define routes (or the guard every staff route runs): the only ones
 that may read `flask.request`."""

@@ -22,6 +22,8 @@ from ivr.staff import (
     readiness_views,
     results_views,
     review_views,
+    worksheet_entry_views,
+    worksheet_views,
 )
 
 
@@ -38,6 +40,8 @@ def init_app(app: Flask) -> None:
         mode_views.bp,
         readiness_views.bp,
         drill_views.bp,
+        worksheet_views.bp,
+        worksheet_entry_views.bp,
         public.bp,
     ):
         app.register_blueprint(blueprint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ivr.hotline import current_hotline
 from ivr.results import rows_to_csv
@@ -12,7 +13,15 @@ from ivr.staff import chairs, precinct_status
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
 from ivr.staff.downloads import download
 from ivr.staff.review import CORRECTABLE, REVIEWABLE
-from models import AuditEvent, Call, OutboundAttempt, Precinct, Report, StaffRole
+from models import (
+    AuditEvent,
+    Call,
+    OutboundAttempt,
+    Precinct,
+    Report,
+    StaffRole,
+    WorksheetMessage,
+)
 
 bp = staff_blueprint("precincts", __name__, "/precincts")
 
@@ -103,8 +112,15 @@ def _detail_page(precinct_id: str, new_pin: str = "") -> str:
         states = precinct_status.states_by_precinct(db, precinct.id).get(
             precinct.id, ("outstanding",)
         )
+        worksheets = db.scalars(
+            select(WorksheetMessage)
+            .options(selectinload(WorksheetMessage.photos), selectinload(WorksheetMessage.entries))
+            .where(WorksheetMessage.precinct_id == precinct_id)
+            .order_by(WorksheetMessage.received_at.desc())
+        ).all()
     return render_template(
         "precincts/detail.html",
+        worksheets=worksheets,
         precinct=precinct,
         states=states,
         reports=reports,

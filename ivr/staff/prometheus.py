@@ -95,6 +95,15 @@ class SnapshotCollector(Collector):
         precincts.add_metric(["reported"], snap.precincts_reported)
         precincts.add_metric(["outstanding"], snap.precincts_outstanding)
         yield precincts
+        worksheets = GaugeMetricFamily(
+            "hotline_worksheets",
+            "Texted worksheets: messages, photos stored, waiting to be fetched or not taken "
+            "(too large, not fetched, not a photo), and messages in triage.",
+            labels=["kind"],
+        )
+        for kind, count in sorted(snap.worksheets.items()):
+            worksheets.add_metric([kind], count)
+        yield worksheets
         county = GaugeMetricFamily(
             "hotline_county_precincts", "Precincts by county and state.", labels=["county", "state"]
         )

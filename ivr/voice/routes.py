@@ -66,7 +66,6 @@ HANDLERS: dict[str, Handler] = {
     "/voice/outbound/status": outbound_calls.status,
     "/voice/outbound/amd": outbound_calls.amd,
     "/voice/outbound/voicemail": outbound_calls.voicemail,
-    SMS_WEBHOOK: sms.inbound,  # a text to the number: signed like the rest, answered "call"
 }
 """Every other path under /voice ("/voice", a step, or a path that is none of ours, such
 as "/voice//pin") goes to `calls.step`, which screens a call it does not know as new."""
@@ -90,8 +89,12 @@ class VoiceWebhooks:
             form = _signed_form(environ, path, query, self.hotline)
         except HTTPException as refusal:
             return refusal(environ, start_response)
-        handler = HANDLERS.get(path, calls.step)
-        body = _answer_safely(self.hotline, handler, path, query, form, _arrival(environ))
+        if path == SMS_WEBHOOK:
+            # A text to the number: signed like the rest, answered with messaging TwiML.
+            body = sms.answer(self.hotline, form)
+        else:
+            handler = HANDLERS.get(path, calls.step)
+            body = _answer_safely(self.hotline, handler, path, query, form, _arrival(environ))
         data = body.encode()
         start_response("200 OK", [*XML_HEADERS, ("Content-Length", str(len(data)))])
         return [data]

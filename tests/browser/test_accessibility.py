@@ -19,7 +19,7 @@ from tests.browser.axe import describe, violations
 from tests.browser.conftest import LiveServer, screenshot
 from tests.browser.test_dashboard import sign_in
 from tests.ivr.staff.routes import SAMPLE_ARGUMENTS, is_staff_route
-from tests.ivr.staff.support import add_report, add_staff
+from tests.ivr.staff.support import add_report, add_staff, add_worksheet_message
 from tests.support.data import import_precincts
 
 pytestmark = pytest.mark.browser
@@ -68,10 +68,17 @@ def test_no_staff_page_has_a_serious_or_critical_accessibility_violation(
         db.add(zero)
         db.flush()
         zero_id = str(zero.id)
+    message_id, photo_id = add_worksheet_message(hotline, PRECINCT)
     add_staff(hotline, "ada", StaffRole.ADMIN)
     sign_in(page, live, "ada")
 
-    real = {"precinct_id": PRECINCT, "report_id": report_id, "zero_id": zero_id}
+    real = {
+        "precinct_id": PRECINCT,
+        "report_id": report_id,
+        "zero_id": zero_id,
+        "message_id": str(message_id),
+        "photo_id": str(photo_id),
+    }
     pages = html_pages(page, live, real)
     for expected in ("/staff/", "/staff/readiness", "/staff/precincts", "/staff/accounts"):
         assert expected in pages

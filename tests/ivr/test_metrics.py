@@ -45,7 +45,13 @@ def test_the_snapshot_counts_calls_queues_reports_precincts_and_screening(
     assert snapshot.queues["reports"].queued == 0 and snapshot.queues["reports"].failed == 0
     assert snapshot.reports["committed"] == 1 and snapshot.reports["received"] == 1
     assert snapshot.precincts_total == 5 and snapshot.precincts_reported == 1
-    assert snapshot.by_county["Adair"] == {"total": 5, "reported": 1, "outstanding": 4}
+    assert snapshot.by_county["Adair"] == {
+        "total": 5,
+        "reported": 1,
+        "outstanding": 4,
+        "photos": 0,
+        "reconciled": 0,
+    }
     assert snapshot.screening_15m == {
         "rejected:blocklisted": 1,
         "admitted:chair": 1,

@@ -25,6 +25,8 @@ SAMPLE_ARGUMENTS = {
     "change": "disable",
     "filename": "staff.css",
     "zero_id": 1,
+    "message_id": 1,
+    "photo_id": 1,
 }
 
 

@@ -14,7 +14,15 @@ from werkzeug.test import TestResponse
 
 from ivr.hotline import Hotline
 from ivr.staff import accounts
-from models import Precinct, Report, ReportStatus, StaffRole
+from models import (
+    PhotoState,
+    Precinct,
+    Report,
+    ReportStatus,
+    StaffRole,
+    WorksheetMessage,
+    WorksheetPhoto,
+)
 
 PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -124,3 +132,33 @@ def add_report(
             )
         )
     return report_id
+
+
+def add_worksheet_message(
+    hotline: Hotline, precinct_id: str, photo: bytes = b"\xff\xd8\xff\xe0 a JPEG"
+) -> tuple[int, int]:
+    """A texted worksheet as the worker stores it (one stored photo); its and the photo's id."""
+    with hotline.sessions.begin() as db:
+        message = WorksheetMessage(
+            message_sid=f"MM{uuid.uuid4().hex}",
+            reference="17",
+            from_number="+15155550123",
+            body="",
+            precinct_id=precinct_id,
+            tied_by="chair_phone",
+        )
+        db.add(message)
+        db.flush()
+        stored = WorksheetPhoto(
+            message_pk=message.id,
+            position=0,
+            media_sid=f"ME{uuid.uuid4().hex}",
+            content_type="image/jpeg",
+            state=PhotoState.STORED,
+            content=photo,
+            size=len(photo),
+            stored_at=datetime.now(UTC),
+        )
+        db.add(stored)
+        db.flush()
+        return message.id, stored.id

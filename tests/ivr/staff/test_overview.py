@@ -45,7 +45,13 @@ def test_the_overview_json_is_the_metrics_snapshot(client: FlaskClient, hotline:
     assert snapshot["calls_in_ivr"] == 3
     assert snapshot["reports"]["received"] == 2 and snapshot["reports"]["flagged"] == 1
     assert (snapshot["precincts_reported"], snapshot["precincts_outstanding"]) == (2, 1)
-    assert snapshot["by_county"]["Adair"] == {"total": 2, "reported": 1, "outstanding": 1}
+    assert snapshot["by_county"]["Adair"] == {
+        "total": 2,
+        "reported": 1,
+        "outstanding": 1,
+        "photos": 0,
+        "reconciled": 0,
+    }
     assert snapshot["queues"]["events"]["queued"] == 1
     assert snapshot["screening_15m"] == {"rejected:blocklisted": 2}
     assert snapshot["latency_ms"]["p50"] == 12.0
