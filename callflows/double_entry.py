@@ -38,23 +38,22 @@ def fields(groups: int) -> list[Field]:
     return [Field(block, group) for block in BLOCKS for group in range(groups)]
 
 
+MISSING = "missing"
+"""A field left empty: every figure is needed (0 for a group nobody stood for)."""
+
+
 def read_entry(form: Mapping[str, str], groups: int) -> tuple[Figures, dict[str, str]]:
-    """The figures a form holds, and a specific complaint for each field that is not one
-    (every field is needed: 0 for a group nobody stood for)."""
+    """The figures a form holds, and for each field that is not one why (MISSING, or the
+    keypad's EntryError value: not_digits, too_large), for the page to word."""
     figures: Figures = {block: [0] * groups for block in BLOCKS}
     problems: dict[str, str] = {}
     for field in fields(groups):
         text = form.get(field.name, "").strip()
-        if not text:
-            problems[field.name] = "Key a number (0 for none)."
-            continue
-        value = parse_number(text, maximum=MAX_FIGURE)
+        value = parse_number(text, maximum=MAX_FIGURE) if text else MISSING
         if isinstance(value, int):
             figures[field.block][field.group] = value
-        elif text.isascii() and text.isdigit():
-            problems[field.name] = f"At most {MAX_FIGURE:,}."
         else:
-            problems[field.name] = "Digits only."
+            problems[field.name] = value if isinstance(value, str) else value.value
     return figures, problems
 
 

@@ -309,13 +309,16 @@ def start_verification(
     ctx: Context,
     *,
     language: str = "",
+    worksheet: bool = False,
 ) -> Turn:
     """The first turn of a call the hotline placed to `chair_phone` to ask whether the chair
-    made the held report `report_id` (receipt `receipt`)."""
+    made the held report `report_id` (receipt `receipt`); with `worksheet`, whether the
+    chair texted the photo it was keyed from (its reference, padded, is the receipt)."""
     state = replace(
         _placed_call(call_sid, chair_phone, info, VERIFY, language),
         verifying_report_id=report_id,
         verifying_receipt=receipt,
+        verifying_worksheet=worksheet,
     )
     return _ask(state, ctx)
 
@@ -441,7 +444,11 @@ def current_prompt(state: CallState, ctx: Context) -> Prompt:
         text = prompts.offer_to_report(state.precinct_name)
         return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
     if kind == VERIFY:
-        text = prompts.ask_verify(state.precinct_name, state.verifying_receipt)
+        if state.verifying_worksheet:
+            reference = state.verifying_receipt.lstrip("0") or "0"
+            text = prompts.ask_verify_worksheet(state.precinct_name, reference)
+        else:
+            text = prompts.ask_verify(state.precinct_name, state.verifying_receipt)
         return Prompt(step, text, num_digits=1, finish_on_key="", timeout=10)
     if kind == REMIND:
         reminder = prompts.remind_to_drill(state.precinct_name, state.reminding_number)

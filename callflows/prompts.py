@@ -572,6 +572,17 @@ def ask_verify(precinct_name: str, receipt_code: str) -> Phrase:
     )
 
 
+def ask_verify_worksheet(precinct_name: str, reference: str) -> Phrase:
+    """The same question about a report keyed from a worksheet photo the phone texted;
+    `reference` is the number the text's reply gave."""
+    return phrase(
+        "A worksheet photo for precinct {precinct} was texted to the hotline, reference "
+        "{reference}. Press 1 if you sent it. Press 2 if you did not.",
+        precinct=precinct_name,
+        reference=reference,
+    )
+
+
 VERIFIED_YES = phrase("Thank you. Your report is confirmed and will be counted. Goodbye.")
 VERIFIED_NO = phrase(
     "Thank you. That report will not be counted, and party staff have been alerted. "
@@ -708,3 +719,66 @@ def _clauses(items: Sequence[Phrase]) -> Phrase:
     if len(items) <= 1:
         return phrase("{only}", only=items[0] if items else "")
     return phrase("{items}; {last}", items=_clauses(items[:-1]), last=items[-1])
+
+
+# --- texted worksheets (callflows.worksheet_messages decides which reply) -----------------
+
+TEXT_ONLY = phrase(
+    "To send your worksheet, text a photo of it with your precinct ID. "
+    "To report results, call this number."
+)
+"""The answer to a message with no photo: what to send instead."""
+TRY_AGAIN = phrase("Sorry, we could not take your message just now. Please send it again.")
+"""The answer when the hotline cannot take a message in (Redis unreachable)."""
+
+
+def photos_only(reference: str) -> Phrase:
+    return phrase(
+        "We can only take photos of the worksheet (JPEG or PNG). Please send a photo. "
+        "Reference {reference}.",
+        reference=reference,
+    )
+
+
+def photo_needs_precinct(reference: str) -> Phrase:
+    """A photo from a number that is no chair's, whose text names no known precinct."""
+    return phrase(
+        "Photo received, reference {reference}. Please text your precinct ID so we can "
+        "match it to your precinct.",
+        reference=reference,
+    )
+
+
+def photo_received_other_unused(precinct: str, reference: str) -> Phrase:
+    return phrase(
+        "Photo received for precinct {precinct}, reference {reference}. We can only take "
+        "photos, so the other file was not used.",
+        precinct=precinct,
+        reference=reference,
+    )
+
+
+def worksheet_photo_received(precinct: str, reference: str) -> Phrase:
+    return phrase(
+        "Worksheet photo received for precinct {precinct}, reference {reference}. "
+        "Staff will check it against your figures.",
+        precinct=precinct,
+        reference=reference,
+    )
+
+
+def too_large(reference: str) -> Phrase:
+    """Texted later by the worker: the photo was over the size the hotline keeps."""
+    return phrase(
+        "Your photo (reference {reference}) is too large for us to take. "
+        "Please send a smaller photo of the worksheet.",
+        reference=reference,
+    )
+
+
+def download_failed(reference: str) -> Phrase:
+    """Texted later by the worker: the photo could not be fetched from Twilio."""
+    return phrase(
+        "We could not get your photo (reference {reference}). Please send it again.",
+        reference=reference,
+    )

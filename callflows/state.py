@@ -95,6 +95,9 @@ class CallState:
     verifying_report_id: str = ""
     """On a verification call: the held report the chair is asked about."""
     verifying_receipt: str = ""
+    verifying_worksheet: bool = False
+    """The held report was keyed from a worksheet photo the chair's phone texted (issue 18):
+    the chair is asked about the photo, by its reference, not about a call."""
     reminding_number: str = ""
     """The drill line's number a reminder call says (the REMIND step)."""
     staff_requests: int = 0

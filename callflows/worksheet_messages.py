@@ -5,7 +5,7 @@ Pure, like the call flow: the webhook (ivr.sms) reads the message and the precin
 directory, and this module decides. A photo sent from a precinct chair's registered phone
 is that precinct's; from any other number, the message must name a precinct ID in its text.
 Whatever cannot be tied to a precinct, or cannot be read, goes to staff's triage: nothing a
-sender sends is dropped. Every reply is a phrase of the catalogue, said in the sender's
+sender sends is dropped. Every reply is a phrase of callflows.prompts, said in the sender's
 language.
 """
 
@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from callflows.phrases import Phrase, phrase
+from callflows import prompts
+from callflows.phrases import Phrase
 
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 """What the hotline keeps as a worksheet photo: what phones send by MMS and a browser shows
@@ -104,55 +105,11 @@ def _reply(
     photos: Sequence[Media], refused: Sequence[Media], precinct: str, reference: str
 ) -> Phrase:
     if not photos and not refused:
-        return TEXT_ONLY
+        return prompts.TEXT_ONLY
     if not photos:
-        return phrase(
-            "We can only take photos of the worksheet (JPEG or PNG). Please send a photo. "
-            "Reference {reference}.",
-            reference=reference,
-        )
+        return prompts.photos_only(reference)
     if not precinct:
-        return phrase(
-            "Photo received, reference {reference}. Please text your precinct ID so we can "
-            "match it to your precinct.",
-            reference=reference,
-        )
+        return prompts.photo_needs_precinct(reference)
     if refused:
-        return phrase(
-            "Photo received for precinct {precinct}, reference {reference}. We can only take "
-            "photos, so the other file was not used.",
-            precinct=precinct,
-            reference=reference,
-        )
-    return phrase(
-        "Worksheet photo received for precinct {precinct}, reference {reference}. "
-        "Staff will check it against your figures.",
-        precinct=precinct,
-        reference=reference,
-    )
-
-
-TEXT_ONLY = phrase(
-    "To send your worksheet, text a photo of it with your precinct ID. "
-    "To report results, call this number."
-)
-"""The answer to a message with no photo: what to send instead."""
-TRY_AGAIN = phrase("Sorry, we could not take your message just now. Please send it again.")
-"""The answer when the hotline cannot take a message in (Redis unreachable)."""
-
-
-def too_large(reference: str) -> Phrase:
-    """Sent later by the worker: the photo was over the size the hotline keeps."""
-    return phrase(
-        "Your photo (reference {reference}) is too large for us to take. "
-        "Please send a smaller photo of the worksheet.",
-        reference=reference,
-    )
-
-
-def download_failed(reference: str) -> Phrase:
-    """Sent later by the worker: the photo could not be fetched from Twilio."""
-    return phrase(
-        "We could not get your photo (reference {reference}). Please send it again.",
-        reference=reference,
-    )
+        return prompts.photo_received_other_unused(precinct, reference)
+    return prompts.worksheet_photo_received(precinct, reference)

@@ -22,15 +22,8 @@ from werkzeug.datastructures import MultiDict
 
 from callflows.flow import chair_language
 from callflows.phones import read_number
-from callflows.worksheet_messages import (
-    MAX_MEDIA,
-    TRY_AGAIN,
-    Media,
-    TiedBy,
-    download_failed,
-    take_message,
-    too_large,
-)
+from callflows.prompts import TRY_AGAIN, download_failed, too_large
+from callflows.worksheet_messages import MAX_MEDIA, Media, TiedBy, take_message
 from ivr import catalogue
 from ivr.hotline import Hotline
 from ivr.twilio_messages import api_origin, media_sid

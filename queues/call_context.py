@@ -29,6 +29,8 @@ class CallContext:
     report_id: str = ""
     """The report a verification call asks about, and its receipt."""
     receipt: str = ""
+    worksheet: bool = False
+    """The report was keyed from a texted worksheet (issue 18), not reported on a call."""
 
     def save(self, redis: Redis) -> None:
         redis.set(

@@ -265,10 +265,11 @@ class Dialer:
         return None
 
     def _context(self, session: Session, attempt: OutboundAttempt) -> CallContext:
-        receipt = ""
+        receipt, worksheet = "", False
         if attempt.report_id:
             report = session.get(Report, attempt.report_id)
             receipt = report.receipt if report is not None else ""
+            worksheet = report is not None and report.source == "operator"
         return CallContext(
             attempt_id=attempt.id,
             purpose=attempt.purpose,
@@ -276,6 +277,7 @@ class Dialer:
             to_number=attempt.to_number,
             report_id=attempt.report_id or "",
             receipt=receipt,
+            worksheet=worksheet,
         )
 
     # -- dialling -------------------------------------------------------------------------

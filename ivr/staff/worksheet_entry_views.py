@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 from callflows import double_entry
 from callflows.double_entry import Field, Figures
 from callflows.events import ReportSubmitted
-from callflows.keypad import MAX_FIGURE, parse_number
+from callflows.keypad import MAX_FIGURE, EntryError, parse_number
 from callflows.state import BLOCKS
 from ivr.hotline import Hotline, current_hotline
 from ivr.staff.access import actor, current_staff, requires, staff_blueprint
@@ -40,6 +40,12 @@ bp = staff_blueprint("worksheet_entry", __name__, "/worksheets")
 REPORT_NAMESPACE = uuid.UUID("0b7f1c52-9d3e-4f7a-8c61-3e2a9d5b4c10")
 """A worksheet's report id is derived from its message, so it is made at most once."""
 ENTRIES_NEEDED = 2
+PROBLEMS = {
+    double_entry.MISSING: "Key a number (0 for none).",
+    EntryError.NOT_DIGITS.value: "Digits only.",
+    EntryError.TOO_LARGE.value: f"At most {MAX_FIGURE:,}.",
+}
+"""What the key page says of a field `double_entry.read_entry` could not read."""
 
 
 def report_id_for(message: WorksheetMessage) -> str:
@@ -122,7 +128,7 @@ def resolve_page(message_id: int) -> str:
             "worksheets/resolve.html",
             message=message,
             precinct=precinct,
-            differing=_differing(hotline, first.figures, second.figures),
+            differing=_differing(first, second),
             first=first,
             second=second,
             photos=[p for p in message.photos if p.state == PhotoState.STORED],
@@ -236,16 +242,17 @@ def _report(hotline: Hotline, message: WorksheetMessage, figures: Figures) -> Re
     )
 
 
-def _differing(hotline: Hotline, first: Figures, second: Figures) -> list[dict[str, Any]]:
-    groups = hotline.ballot.groups
+def _differing(first: WorksheetEntry, second: WorksheetEntry) -> list[dict[str, Any]]:
+    """The fields the two entries differ in, named by the groups they were keyed on."""
+    a, b = first.figures, second.figures
     return [
         {
             "field": field,
-            "group": groups[field.group].name,
+            "group": first.groups[field.group],
             "block": field.block,
-            "values": (first[field.block][field.group], second[field.block][field.group]),
+            "values": (a[field.block][field.group], b[field.block][field.group]),
         }
-        for field in double_entry.differences(first, second)
+        for field in double_entry.differences(a, b)
     ]
 
 
@@ -267,7 +274,7 @@ def _key_page(
         "groups": hotline.ballot.groups,
         "blocks": BLOCKS,
         "form": form,
-        "problems": problems,
+        "problems": {name: PROBLEMS.get(why, why) for name, why in problems.items()},
         "refusal": _entry_refused(message, name),
         "photos": [p for p in message.photos if p.state == PhotoState.STORED],
         "entries": len(message.entries),

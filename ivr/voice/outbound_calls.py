@@ -57,6 +57,7 @@ def answered(hotline: Hotline, req: VoiceRequest, writes: Writes) -> str:
                 context.receipt,
                 ctx,
                 language=chosen,
+                worksheet=context.worksheet,
             )
         elif context.purpose == Purpose.REMINDER.value:
             drill_number = hotline.settings.drill_number

@@ -4,7 +4,8 @@
 `ivr.twilio_api.rest_client`) for Calls, IncomingPhoneNumbers, Queues, and Messages with
 their Media, and places the calls created through it into the hotline as Twilio would,
 answered by the personas a test registers per number (`callees`); `send_message` delivers a
-text or picture message to the hotline's SmsUrl as Twilio does.
+text or picture message to the hotline's SmsUrl as Twilio does. Media content URLs redirect
+to pre-signed URLs on a media CDN of the stand-in's own (`cdn`), as Twilio's redirect to S3.
 """
 
 from softphone.rest.callees import (
@@ -17,6 +18,7 @@ from softphone.rest.callees import (
     Series,
     Voicemail,
 )
+from softphone.rest.cdn import CdnRequest
 from softphone.rest.placement import InboundAnswer
 from softphone.rest.resources import (
     CallbackSent,
@@ -34,6 +36,7 @@ __all__ = [
     "CallState",
     "CallbackSent",
     "Callee",
+    "CdnRequest",
     "Fails",
     "InboundAnswer",
     "MediaState",

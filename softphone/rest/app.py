@@ -1,8 +1,11 @@
 """The stand-in's WSGI app: Twilio's REST URL layout, basic auth, errors and paging.
 
-Media content is served at its Media resource's URI without ".json", as Twilio serves it,
-behind basic auth unless the account's "HTTP Basic Authentication for media" is turned off
-(`media_basic_auth`).
+A Media's content URL is its resource's URI without ".json". As on Twilio, it does not
+answer the bytes: behind basic auth (unless the account's "HTTP Basic Authentication for
+media" is turned off, `media_basic_auth`) it answers a 307 redirect to a fresh pre-signed
+URL on the media CDN (`softphone.rest.cdn`), valid for a few minutes, which serves them
+only to a request without an Authorization header. A client must send its credentials on
+the first hop only.
 
 Plain werkzeug rather than Flask: each request is parsed once here and answered from
 `resources` and `placement`, and no Flask request context is involved.
@@ -37,6 +40,7 @@ from softphone.rest.resources import (
     ApiError,
     CallState,
     Json,
+    MediaState,
     QueueState,
     not_found,
     utc_now,
@@ -97,6 +101,7 @@ class StandInApp:
         messaging: Messaging,
         auth_token: str,
         max_concurrent_requests: int,
+        media_redirect: Callable[[MediaState], str],
         media_basic_auth: bool = True,
     ) -> None:
         self.account = account
@@ -104,6 +109,8 @@ class StandInApp:
         self.messaging = messaging
         self.media_basic_auth = media_basic_auth
         """Twilio's "HTTP Basic Authentication for media" setting (on: content needs auth)."""
+        self.media_redirect = media_redirect
+        """A fresh pre-signed CDN URL for a Media's content (where its content URL redirects)."""
         self.auth_token = auth_token
         self.max_concurrent_requests = max_concurrent_requests
         self._lock = threading.Lock()
@@ -517,11 +524,12 @@ class StandInApp:
     def media_content(self, _: Request, match: dict[str, str]) -> Response:
         with self.account.lock:
             media = self.account.medium(match["message"], match["sid"])
-            content, kind = media.content, media.content_type
+            content = media.content
         if content is None:
             # An outbound message's media not fetched (yet, or ever): nothing stored to serve.
             raise not_found(media.content_path())
-        return Response(content, status=200, content_type=kind)
+        # Twilio's answer: a temporary redirect to a short-lived signed URL on its CDN.
+        return Response(status=307, headers={"Location": self.media_redirect(media)})
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -3,7 +3,10 @@
 The API runs in werkzeug's threaded server on 127.0.0.1 and a free port; calls created
 through it are placed into the hotline over `hotline_transport` (an HttpTransport for a
 live hotline), and so are the messages a test sends to the hotline's number
-(`send_message`). Everything it starts is stopped on exit.
+(`send_message`). The media CDN that Media content URLs redirect to (`softphone.rest.cdn`)
+runs in a second such server on a port of its own, so that a client following the
+redirect goes to another origin, as it does on Twilio. Everything it starts is stopped on
+exit.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from softphone.rest.app import StandInApp
 from softphone.rest.callees import Callee
+from softphone.rest.cdn import CdnRequest, MediaCdn
 from softphone.rest.placement import InboundAnswer, Messaging, Placement, Signer
 from softphone.rest.resources import (
     Account,
@@ -35,6 +40,26 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+
+class _Served:
+    """One WSGI app in werkzeug's threaded server on loopback, with its serving thread."""
+
+    def __init__(self, app: WSGIApplication, port: int, name: str) -> None:
+        self.server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
 
 
 class RestStandIn:
@@ -75,40 +100,42 @@ class RestStandIn:
             lambda: self.default_callee,
         )
         self.messaging = Messaging(self.account, signer, lambda: self.base_url, self.unreachable)
+        self.cdn = MediaCdn(self.account, lambda: self.cdn_base_url)
         self.app = StandInApp(
             self.account,
             self.placement,
             self.messaging,
             auth_token,
             max_concurrent_requests,
+            self.cdn.url_for,
             media_basic_auth,
         )
         self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._api: _Served | None = None
+        self._cdn: _Served | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> RestStandIn:
-        self._server = make_server(
-            "127.0.0.1", self._port, self.app, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="twilio-stand-in-api", daemon=True
-        )
-        self._thread.start()
+        # The CDN first: the API's first redirect needs its address.
+        self._cdn = _Served(self.cdn, 0, "twilio-stand-in-cdn")
+        try:
+            self._api = _Served(self.app, self._port, "twilio-stand-in-api")
+        except BaseException:
+            self._cdn.stop()
+            self._cdn = None
+            raise
         self.placement.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._api is not None:
+            self._api.stop()
+        if self._cdn is not None:
+            self._cdn.stop()
         self.placement.stop()
         self.messaging.stop()
-        self._server = self._thread = None
+        self._api = self._cdn = None
 
     def __enter__(self) -> RestStandIn:
         return self.start()
@@ -123,9 +150,17 @@ class RestStandIn:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        """The API's origin (what the twilio Client is pointed at)."""
+        if self._api is None:
             raise RuntimeError("the stand-in is not running")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._api.base_url
+
+    @property
+    def cdn_base_url(self) -> str:
+        """The media CDN's origin: every Media content redirect leads there."""
+        if self._cdn is None:
+            raise RuntimeError("the stand-in is not running")
+        return self._cdn.base_url
 
     # -- what a test looks at -------------------------------------------------------------
 
@@ -172,6 +207,13 @@ class RestStandIn:
         with self.account.lock:
             return self.account.messages[sid]
 
+    @property
+    def cdn_requests(self) -> list[CdnRequest]:
+        """Every request the media CDN answered, in order: its path, whether it carried an
+        Authorization header (a client that lets its Twilio credentials follow the redirect
+        does, and S3 refuses it), and the HTTP status it got (200 for a download served)."""
+        return self.cdn.requests
+
     def wait_until_idle(self, timeout: float = 60) -> None:
         """Wait until every created call has ended and its last status callback has been
         answered, and every message likewise; TimeoutError if one has not in time."""
@@ -203,9 +245,10 @@ class RestStandIn:
         to one of the account's numbers, delivered as Twilio delivers it: a signed POST to
         the number's SmsUrl (its SmsFallbackUrl if that fails) with Twilio's parameters,
         each MediaUrlN the stand-in's own URL for the content (basic auth with the REST
-        credentials). Returns the hotline's answer; its <Message> replies are sent as
-        outbound-reply messages (`sent_messages`)."""
-        if self._server is None:
+        credentials), which redirects to a pre-signed URL on the media CDN. Returns the
+        hotline's answer; its <Message> replies are sent as outbound-reply messages
+        (`sent_messages`)."""
+        if self._api is None:
             raise RuntimeError("the stand-in is not running")
         return self.messaging.receive(from_number, to_number, body, media)
 
@@ -229,3 +272,19 @@ class RestStandIn:
     def fail_requests(self, count: int, status: int = 503, code: int = 20500) -> None:
         """The next `count` API requests fail with this HTTP status and Twilio error code."""
         self.app.fail_requests(count, status, code)
+
+    def fail_media_downloads(self, count: int, status: int = 500) -> None:
+        """The next `count` downloads from the media CDN fail with this HTTP status (and an
+        S3 error body). Only a download that would otherwise have succeeded counts: a
+        refused one (expired, tampered, with an Authorization header) uses none up."""
+        self.cdn.fail_downloads(count, status)
+
+    @property
+    def media_url_seconds(self) -> float:
+        """How long the pre-signed CDN URL of each Media content redirect stays valid
+        (`softphone.rest.cdn.MEDIA_URL_SECONDS`); 0 makes every new URL expired already."""
+        return self.cdn.url_seconds
+
+    @media_url_seconds.setter
+    def media_url_seconds(self, seconds: float) -> None:
+        self.cdn.url_seconds = seconds

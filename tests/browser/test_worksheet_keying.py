@@ -1,8 +1,8 @@
 """A texted worksheet keyed twice in a real browser (issue 18): a chair's phone texts a photo
 through the Twilio stand-in to the live server, the worker stores it, two operators key it
 from the keyboard beside the photo (one with a typo, each blind to the other), a reviewer who
-keyed neither decides the single differing field, and the report waits for verification
-with exactly the worksheet's figures."""
+keyed neither decides the single differing field, the report waits for verification, and the
+chair confirms on the hotline's callback: committed with exactly the worksheet's figures."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from callflows.state import BLOCKS
 from flood.worksheets import load_worksheets
+from ivr.twilio_api import outbound_runtime
 from models import Report, ReportStatus, StaffRole, WorksheetMessage
-from softphone import HttpTransport
-from softphone.rest import RestStandIn
+from queues.dialer import Dialer
+from softphone import HttpTransport, keypad
+from softphone.rest import AnsweringChair, RestStandIn
 from tests.browser.conftest import LiveServer, screenshot
 from tests.browser.test_dashboard import sign_in
 from tests.conftest import AUTH_TOKEN
@@ -68,6 +70,7 @@ def key_worksheet(page: Page, figures: dict[str, list[int]], groups: list[str]) 
         expect(page.locator(f"#total-{block}")).to_have_text(str(sum(figures[block])))
 
 
+@pytest.mark.usefixtures("live_mode")
 def test_two_operators_key_a_texted_photo_and_a_reviewer_decides_the_typo(
     browser: Browser,
     live_server: LiveServer,
@@ -134,3 +137,15 @@ def test_two_operators_key_a_texted_photo_and_a_reviewer_decides_the_typo(
         report = session.query(Report).one()
         assert (report.figures, report.source, report.caller) == (figures, "operator", CHAIR)
         assert report.status == ReportStatus.UNVERIFIED
+        report_id = report.id
+
+    # The hotline calls the chair's registered phone back; the chair confirms.
+    twilio.callees[CHAIR] = AnsweringChair(keypad({"verify": "1"}))
+    outbound = outbound_runtime(hotline.settings)
+    assert outbound is not None
+    assert Dialer(hotline.redis, hotline.sessions, *outbound).tick() == 1
+    twilio.wait_until_idle(timeout=30)
+    work(hotline)
+    with hotline.sessions() as session:
+        report = session.get_one(Report, report_id)
+        assert (report.status, report.figures) == (ReportStatus.COMMITTED, figures)

@@ -130,6 +130,9 @@ def test_a_rehearsal_then_the_switch_to_live_leaves_nothing_behind(
             "report_draft": 0,
             "report": 0,
             "call": 0,
+            "worksheet_entry": 0,
+            "worksheet_photo": 0,
+            "worksheet_message": 0,
             "precincts": len(pins),
             "pins_issued": len(pins),
         }

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from twilio.request_validator import RequestValidator
 
-from callflows.worksheet_messages import TEXT_ONLY
+from callflows.prompts import TEXT_ONLY
 from ivr import create_app
 from ivr.cli import cli
 from ivr.hotline import Hotline

@@ -9,7 +9,7 @@ hotline will.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
@@ -20,7 +20,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.wrappers import Request, Response
 
-from softphone import HttpTransport
 from softphone.rest import RestStandIn
 from softphone.rest.resources import num_segments
 from tests.softphone.test_rest_stand_in import (
@@ -65,26 +64,6 @@ class Phone(TinyHotline):
             with self._lock:
                 self.media_fetched.append((got.status_code, kind, got.content))
         return self.sms_answer(form)
-
-
-@pytest.fixture
-def phone() -> Iterator[Phone]:
-    server = Phone()
-    server.start()
-    yield server
-    server.stop()
-    assert all(p.valid_signature for p in server.received)
-
-
-@pytest.fixture
-def twilio() -> Iterator[RestStandIn]:
-    with RestStandIn(
-        HttpTransport(timeout=5),
-        auth_token=AUTH_TOKEN,
-        account_sid=ACCOUNT_SID,
-        numbers=(HOTLINE,),
-    ) as server:
-        yield server
 
 
 def content_url(twilio: RestStandIn, media_uri: str) -> str:
@@ -220,6 +199,9 @@ def test_media_list_fetch_delete_and_content_behind_basic_auth(
         "image/jpeg",
         PHOTO,
     )
+    # Served through the media CDN, as Twilio serves content (test_rest_stand_in_media_cdn).
+    assert [r.status_code for r in got.history] == [307]
+    assert got.url.startswith(twilio.cdn_base_url + "/media.twiliocdn.com/")
     refused = requests.get(url, timeout=5)
     assert (refused.status_code, refused.json()["code"]) == (401, 20003)
     assert requests.get(url, auth=(ACCOUNT_SID, "wrong"), timeout=5).status_code == 401

@@ -20,6 +20,7 @@ from models import (
     Report,
     ReportStatus,
     StaffRole,
+    WorksheetEntry,
     WorksheetMessage,
     WorksheetPhoto,
 )
@@ -135,9 +136,13 @@ def add_report(
 
 
 def add_worksheet_message(
-    hotline: Hotline, precinct_id: str, photo: bytes = b"\xff\xd8\xff\xe0 a JPEG"
+    hotline: Hotline,
+    precinct_id: str,
+    photo: bytes = b"\xff\xd8\xff\xe0 a JPEG",
+    differing_entries: bool = False,
 ) -> tuple[int, int]:
-    """A texted worksheet as the worker stores it (one stored photo); its and the photo's id."""
+    """A texted worksheet as the worker stores it (one stored photo), with two operators'
+    entries that differ in one field if asked; its and the photo's id."""
     with hotline.sessions.begin() as db:
         message = WorksheetMessage(
             message_sid=f"MM{uuid.uuid4().hex}",
@@ -160,5 +165,13 @@ def add_worksheet_message(
             stored_at=datetime.now(UTC),
         )
         db.add(stored)
+        if differing_entries:
+            for operator, first in (("olga", 10), ("omar", 11)):
+                figures = {"first": [first, 0], "final": [10, 0], "delegates": [1, 0]}
+                db.add(
+                    WorksheetEntry(
+                        message_pk=message.id, operator=operator, figures=figures, groups=["A", "B"]
+                    )
+                )
         db.flush()
         return message.id, stored.id

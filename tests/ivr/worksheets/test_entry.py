@@ -5,6 +5,7 @@ only the differing fields. Nobody keys both entries; every entry and decision is
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from callflows.state import BLOCKS
 from flood.worksheets import Worksheet, load_worksheets
 from ivr.hotline import Hotline
+from ivr.twilio_api import outbound_runtime
 from models import (
     AuditEvent,
     OutboundAttempt,
@@ -20,7 +22,9 @@ from models import (
     StaffRole,
     WorksheetEntry,
 )
-from softphone.rest import RestStandIn
+from queues.dialer import Dialer
+from softphone import GatherPrompt, Keys, keypad
+from softphone.rest import AnsweringChair, RestStandIn
 from tests.ivr.staff.support import post_form, staff_client
 from tests.ivr.worksheets.conftest import (
     ADAIR_1NW,
@@ -300,3 +304,34 @@ def test_a_paper_worksheet_is_keyed_twice_and_its_report_waits_for_a_reviewer(
     # No phone sent it: nobody to call back, so a reviewer decides.
     assert (report.source, report.caller, report.status) == ("operator", "", "quarantined")
     assert ("worksheet.paper_added", "staff:olga") in all_actions(hotline)
+
+
+@pytest.mark.usefixtures("live_mode")
+def test_the_chair_confirms_a_worksheets_report_on_the_hotlines_callback(
+    app: Flask, hotline: Hotline, twilio: RestStandIn, precincts: dict[str, str]
+) -> None:
+    """The Done-when's end: the report two operators made from the chair's photo waits, the
+    hotline calls the chair's registered phone, the chair presses 1, and it commits exactly."""
+    keyed = keyed_twice(app, hotline, twilio)
+    assert keyed.status == ReportStatus.UNVERIFIED
+    heard: list[str] = []
+
+    def the_chair(prompt: GatherPrompt) -> Keys:
+        heard.append(prompt.text)
+        return keypad({"verify": "1"})(prompt)
+
+    twilio.callees[CHAIR] = AnsweringChair(the_chair)
+    outbound = outbound_runtime(hotline.settings)
+    assert outbound is not None
+    assert Dialer(hotline.redis, hotline.sessions, *outbound).tick() == 1
+    twilio.wait_until_idle(timeout=30)
+    work(hotline)
+    (call,) = twilio.created_calls
+    assert (call.to, call.from_) == (CHAIR, HOTLINE_NUMBER)
+    (message,) = stored_messages(hotline)
+    # Asked about the photo it texted, by the reference its reply gave.
+    assert f"was texted to the hotline, reference {message.reference}." in heard[0]
+    with hotline.sessions() as session:
+        report = session.get_one(Report, keyed.id)
+        assert report.status == ReportStatus.COMMITTED
+        assert report.figures == the_sheet(hotline)

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callflows import worksheet_messages
+from callflows import prompts, worksheet_messages
 from ivr import catalogue
 from ivr.hotline import Hotline
 from models import AuditEvent, PhotoState, StaffRole
@@ -61,6 +61,8 @@ def test_a_chairs_photo_is_answered_stored_and_deleted_from_twilio(
     assert stored.state == PhotoState.STORED and stored.content == photo
     assert stored.sha256 == hashlib.sha256(photo).hexdigest()
     assert stored.content_type == "image/jpeg" and stored.deleted_at_twilio is not None
+    # Fetched through Twilio's redirect to its CDN, and the credentials stayed behind.
+    assert [(r.had_authorization, r.status) for r in twilio.cdn_requests] == [(False, 200)]
     # Twilio's copy is gone; the message itself stays in Twilio's log.
     inbound = twilio.message(answered["message_sid"])
     assert inbound.media == [] and inbound.num_media == 1
@@ -101,7 +103,7 @@ def test_a_text_without_a_photo_is_told_what_to_send_and_kept(
     hotline: Hotline, twilio: RestStandIn, precincts: dict[str, str]
 ) -> None:
     answered = twilio.send_message(CHAIR, HOTLINE_NUMBER, body="Biden 6 Buttigieg 8")
-    assert reply_text(answered["body"]) == worksheet_messages.TEXT_ONLY
+    assert reply_text(answered["body"]) == prompts.TEXT_ONLY
     work(hotline)
     (message,) = stored_messages(hotline)
     assert message.body == "Biden 6 Buttigieg 8" and message.triage and message.photos == []
@@ -154,7 +156,7 @@ def test_an_oversized_photo_is_left_at_twilio_and_its_sender_asked_for_a_smaller
     twilio.wait_until_idle(timeout=10)
     notice = twilio.sent_messages[-1]
     assert (notice.to, notice.direction) == (CHAIR, "outbound-api")
-    assert notice.body == worksheet_messages.too_large(reference)
+    assert notice.body == prompts.too_large(reference)
 
 
 def test_a_photo_that_cannot_be_fetched_goes_to_triage_and_the_sender_is_told(
@@ -166,15 +168,16 @@ def test_a_photo_that_cannot_be_fetched_goes_to_triage_and_the_sender_is_told(
     monkeypatch.setattr(worksheet_intake, "DOWNLOAD_PAUSES", (0.0, 0.0))
     answered = twilio.send_message(CHAIR, HOTLINE_NUMBER, media=[("image/jpeg", b"p" * 100)])
     reference = reference_in(reply_text(answered["body"]))
-    # Every fetch of the media fails, as a Twilio outage would.
-    twilio.fail_requests(worksheet_intake.DOWNLOAD_TRIES, status=500, code=20500)
+    # Every download from Twilio's CDN fails, as an outage there would.
+    twilio.fail_media_downloads(worksheet_intake.DOWNLOAD_TRIES, status=503)
     work(hotline)
     (message,) = stored_messages(hotline)
     (item,) = message.photos
-    assert item.state == PhotoState.FAILED and "HTTP 500" in item.problem and message.triage
+    assert item.state == PhotoState.FAILED and "HTTP 503" in item.problem and message.triage
+    assert len(twilio.cdn_requests) == worksheet_intake.DOWNLOAD_TRIES
     assert len(twilio.message(answered["message_sid"]).media) == 1
     twilio.wait_until_idle(timeout=10)
-    assert twilio.sent_messages[-1].body == worksheet_messages.download_failed(reference)
+    assert twilio.sent_messages[-1].body == prompts.download_failed(reference)
 
 
 def test_a_message_delivered_twice_gets_one_reference_and_is_kept_once(
