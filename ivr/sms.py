@@ -29,7 +29,7 @@ from ivr.hotline import Hotline
 from ivr.twilio_messages import api_origin, media_sid
 from models import PhotoState
 from queues import keys
-from queues.worksheet_intake import publish_message
+from queues.publish import publish_worksheet_message
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ TAKEN_SECONDS = 7 * 24 * 3600
 def answer(hotline: Hotline, form: MultiDict[str, str]) -> str:
     """The TwiML reply to a message; never an error, whatever the message holds."""
     sender = read_number(form.get("From", "")[:64]).e164
-    language = _language(hotline, sender)
+    chaired = hotline.directory.precincts_of_phone(sender)
+    language = _language(hotline, sender, chaired)
     try:
-        reply = _take(hotline, form, sender, language)
+        reply = _take(hotline, form, sender, chaired, language)
     except Exception:
         log.exception("a message to the hotline's number could not be taken in")
         reply = catalogue.say(TRY_AGAIN, language)
@@ -54,7 +55,15 @@ def answer(hotline: Hotline, form: MultiDict[str, str]) -> str:
     return str(response)
 
 
-def _take(hotline: Hotline, form: MultiDict[str, str], sender: str, language: str) -> str:
+def _take(
+    hotline: Hotline,
+    form: MultiDict[str, str],
+    sender: str,
+    chaired: tuple[str, ...],
+    language: str,
+) -> str:
+    """Reserve the message's reference, decide what it is and queue it (once); the reply.
+    `chaired` are the precincts whose registered chair phone sent it."""
     message_sid = form.get("MessageSid", "")
     if not MESSAGE_SID.fullmatch(message_sid):
         log.warning("a message with no valid MessageSid: answered, not taken in")
@@ -71,7 +80,7 @@ def _take(hotline: Hotline, form: MultiDict[str, str], sender: str, language: st
     intake = take_message(
         body,
         [item for item, _ in media],
-        directory.precincts_of_phone(sender),
+        chaired,
         lambda precinct_id: directory.get(precinct_id) is not None,
         reference,
     )
@@ -104,7 +113,7 @@ def _take(hotline: Hotline, form: MultiDict[str, str], sender: str, language: st
         pipe = redis.pipeline(transaction=True)
         pipe.multi()  # opened explicitly, as rq expects of a pipeline it is given
         pipe.set(keys.message_taken(message_sid), reference, ex=TAKEN_SECONDS)
-        publish_message(payload, redis, pipe)
+        publish_worksheet_message(payload, redis, pipe)
         pipe.execute()
     return catalogue.say(intake.reply, language)
 
@@ -132,13 +141,12 @@ def _media(
     return found, untrusted
 
 
-def _language(hotline: Hotline, sender: str) -> str:
+def _language(hotline: Hotline, sender: str, chaired: tuple[str, ...]) -> str:
     """The language to answer in: the one the sender's phone chose on a call, else the
     default of the precinct it is the chair phone of, else English."""
     try:
         chosen = hotline.store.load_language(sender)
-        precincts = hotline.directory.precincts_of_phone(sender)
-        entry = hotline.directory.get(precincts[0]) if precincts else None
+        entry = hotline.directory.get(chaired[0]) if chaired else None
         return chair_language(chosen, entry.info if entry else None)
     except Exception:
         return catalogue.ENGLISH.code

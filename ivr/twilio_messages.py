@@ -1,7 +1,7 @@
 """Twilio's messages for the worksheet intake (queues.worksheet_intake): fetching a texted
 photo, deleting Twilio's copy once it is stored, and texting its sender.
 
-A media URL is fetched only when it is one of the account's own (`is_account_media`): the
+A media URL is fetched only when it is one of the account's own (`_account_media`): the
 request carries the account's credentials, which must never go anywhere else. Twilio
 answers it with a redirect to a short-lived signed URL on its CDN; that one is fetched
 without credentials (a signed URL needs none, and S3 refuses a request that carries both),
@@ -36,16 +36,19 @@ def api_origin(settings: Settings) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def media_sid(url: str, origin: str, account_sid: str, message_sid: str) -> str:
-    """The media SID of `url` if it is a media URL of this account and message on the
-    account's API origin, else "" (a URL nobody should fetch with the account's secret)."""
+def _account_media(url: str, origin: str, account_sid: str) -> re.Match[str] | None:
+    """`url` read as a media URL of the account on its API origin; None for any other URL
+    (one nobody should fetch with the account's secret)."""
     if not url.startswith(origin + "/"):
-        return ""
-    path = url[len(origin) :]
-    found = _MEDIA_PATH.fullmatch(path)
-    if found is None or found["account"] != account_sid or found["message"] != message_sid:
-        return ""
-    return found["media"]
+        return None
+    found = _MEDIA_PATH.fullmatch(url[len(origin) :])
+    return found if found is not None and found["account"] == account_sid else None
+
+
+def media_sid(url: str, origin: str, account_sid: str, message_sid: str) -> str:
+    """The media SID of `url` if it is a media URL of this account and message, else ""."""
+    found = _account_media(url, origin, account_sid)
+    return found["media"] if found is not None and found["message"] == message_sid else ""
 
 
 class TwilioMessages:
@@ -59,9 +62,7 @@ class TwilioMessages:
         self.client = client or rest_client(settings)
 
     def download(self, url: str, max_bytes: int) -> Downloaded:
-        path = url.removeprefix(self.origin) if url.startswith(self.origin + "/") else ""
-        found = _MEDIA_PATH.fullmatch(path)
-        if found is None or found["account"] != self.account_sid:
+        if _account_media(url, self.origin, self.account_sid) is None:
             raise MediaUnavailable("not a media URL of the account")
         try:
             response = requests.get(

@@ -8,6 +8,7 @@ keyed, ended) goes to `queues.call_log` instead, which is written in batches.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
@@ -29,6 +30,7 @@ from queues.defaults import (
     REPORTS_QUEUE,
     RESULT_TTL_SECONDS,
     RETRY_INTERVALS,
+    WORKSHEETS_QUEUE,
 )
 
 
@@ -43,16 +45,10 @@ def publish_report(
 
     The queue reads through `connection` (e.g. the server version, once); its writes go on
     `pipeline` when one is given, and are sent when its owner executes it."""
-    queue(REPORTS_QUEUE, connection).enqueue_call(
-        "queues.jobs.commit_report",
-        args=(encode(report),),
-        job_id=report.report_id,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
-        timeout=JOB_TIMEOUT_SECONDS,
-        result_ttl=RESULT_TTL_SECONDS,
-        failure_ttl=FAILURE_TTL_SECONDS,
-        pipeline=pipeline,
-    )
+    _enqueue(
+        REPORTS_QUEUE, "queues.jobs.commit_report", (encode(report),), report.report_id,
+        connection, pipeline,
+    )  # fmt: skip
 
 
 def publish_drill(
@@ -60,10 +56,37 @@ def publish_drill(
 ) -> None:
     """Queue a practice report from the drill line for its own job (queues.drill), once
     per call; never the report queue's commit."""
-    queue(DRILLS_QUEUE, connection).enqueue_call(
-        "queues.drill.record_drill",
-        args=(encode(drilled),),
-        job_id=f"drill-{drilled.call_sid}",
+    _enqueue(
+        DRILLS_QUEUE, "queues.drill.record_drill", (encode(drilled),), f"drill-{drilled.call_sid}",
+        connection, pipeline,
+    )  # fmt: skip
+
+
+def publish_worksheet_message(
+    payload: dict[str, Any], connection: Redis, pipeline: Pipeline
+) -> None:
+    """Queue a text or picture message's intake (queues.worksheet_intake: what the webhook
+    decided); its SID is the job id, so a message Twilio delivered twice is taken in once."""
+    _enqueue(
+        WORKSHEETS_QUEUE, "queues.worksheet_intake.take_in", (payload,),
+        f"message-{payload['message_sid']}", connection, pipeline,
+    )  # fmt: skip
+
+
+def _enqueue(
+    queue_name: str,
+    function: str,
+    args: tuple[object, ...],
+    job_id: str | None,
+    connection: Redis,
+    pipeline: Pipeline | None,
+) -> None:
+    """Queue a job as every job of the hotline is queued: retried after RETRY_INTERVALS,
+    bounded by JOB_TIMEOUT_SECONDS, its result and failure kept for staff."""
+    queue(queue_name, connection).enqueue_call(
+        function,
+        args=args,
+        job_id=job_id,
         retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
         timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
@@ -115,27 +138,16 @@ def publish_outbound(
     """Queue what a call the hotline placed reported (`queues.outbound_jobs`), retried like
     a report if the database or Twilio fails; with `after`, run no sooner than that (rq's
     scheduler, which every worker runs, moves it to the queue)."""
-    target = queue(OUTBOUND_QUEUE, connection)
-    retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
-    if after is not None:
-        target.enqueue_in(
-            after,
-            function,
-            *args,
-            job_id=job_id,
-            retry=retry,
-            job_timeout=JOB_TIMEOUT_SECONDS,
-            result_ttl=RESULT_TTL_SECONDS,
-            failure_ttl=FAILURE_TTL_SECONDS,
-            pipeline=pipeline,
-        )
+    if after is None:
+        _enqueue(OUTBOUND_QUEUE, function, args, job_id, connection, pipeline)
         return
-    target.enqueue_call(
+    queue(OUTBOUND_QUEUE, connection).enqueue_in(
+        after,
         function,
-        args=args,
+        *args,
         job_id=job_id,
-        retry=retry,
-        timeout=JOB_TIMEOUT_SECONDS,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
+        job_timeout=JOB_TIMEOUT_SECONDS,
         result_ttl=RESULT_TTL_SECONDS,
         failure_ttl=FAILURE_TTL_SECONDS,
         pipeline=pipeline,

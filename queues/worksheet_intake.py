@@ -18,24 +18,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from redis import Redis
-from redis.client import Pipeline
-from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows.worksheet_messages import PHOTO_TYPES
 from models import PhotoState, WorksheetMessage, WorksheetPhoto
 from queues import election_mode, runtime
-from queues.defaults import (
-    FAILURE_TTL_SECONDS,
-    JOB_TIMEOUT_SECONDS,
-    RESULT_TTL_SECONDS,
-    RETRY_INTERVALS,
-    WORKSHEETS_QUEUE,
-)
 from queues.messaging import MediaTooLarge, MediaUnavailable, MessagingApi
-from queues.publish import queue
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +34,6 @@ DOWNLOAD_TRIES = 3
 """Fetches of one photo before it is given up (and its sender asked to send it again)."""
 DOWNLOAD_PAUSES = (1.0, 3.0)
 """Seconds between those fetches."""
-
-
-def publish_message(payload: dict[str, Any], connection: Redis, pipeline: Pipeline) -> None:
-    """Queue a message's intake (the webhook's decision); its SID is the job id, so a
-    message Twilio delivered twice is taken in once."""
-    queue(WORKSHEETS_QUEUE, connection).enqueue_call(
-        "queues.worksheet_intake.take_in",
-        args=(payload,),
-        job_id=f"message-{payload['message_sid']}",
-        retry=Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS)),
-        timeout=JOB_TIMEOUT_SECONDS,
-        result_ttl=RESULT_TTL_SECONDS,
-        failure_ttl=FAILURE_TTL_SECONDS,
-        pipeline=pipeline,
-    )
 
 
 def take_in(payload: dict[str, Any]) -> None:
